@@ -1,0 +1,130 @@
+"""RFC 9457 problem responses: every error the API answers with, and how each is documented."""
+
+from http import HTTPStatus
+from typing import Any
+
+from asgi_correlation_id import correlation_id
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.app.errors import DomainError, problem_catalogue
+from gateway.app.logging import get_logger
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = get_logger(__name__)
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: `type` is stable and names the kind of error; `detail` explains this one."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "/problems/not-found",
+                    "title": "Resource not found",
+                    "status": 404,
+                    "detail": "No project with id 'star-courier'.",
+                    "instance": "/api/v1/projects/star-courier",
+                    "request_id": "9f0c1d7e4b2a4c6f8e1d2c3b4a5f6e7d",
+                }
+            ]
+        },
+    )
+
+    type: str = Field(description="A URI reference naming the problem type; see /problems")
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = Field(default=None, description="The request's X-Request-ID, for the logs")
+    errors: list[dict[str, Any]] | None = Field(default=None, description="Every invalid field, for 422")
+
+
+def problem_response(
+    request: Request | None, *, status: int, slug: str, title: str, detail: str | None, **extensions: Any
+) -> JSONResponse:
+    """A problem+json response for the request."""
+    body: dict[str, Any] = {"type": f"/problems/{slug}", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if request is not None:
+        body["instance"] = request.url.path
+    request_id = correlation_id.get()
+    if request_id:
+        body["request_id"] = request_id
+    body.update({key: value for key, value in extensions.items() if value is not None})
+    return JSONResponse(jsonable_encoder(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` documenting the problem answers a route can give."""
+    catalogue = problem_catalogue()
+    documented: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        kinds = [f"`{slug}`" for slug, entry in catalogue.items() if entry["status"] == status]
+        documented[status] = {
+            "model": Problem,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "description": f"{HTTPStatus(status).phrase}: problem type " + " or ".join(kinds),
+        }
+    return documented
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type", "")}
+        for error in exc.errors()
+    ]
+
+
+_HTTP_SLUGS = {404: "route-not-found", 405: "method-not-allowed", 413: "payload-too-large"}
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Map every error to a problem response, once, for the whole app."""
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(
+            request, status=exc.status, slug=exc.slug, title=exc.title, detail=exc.detail, **exc.extensions
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5])
+        return problem_response(
+            request, status=422, slug="validation-error", title="Invalid input", detail=detail, errors=errors
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug = _HTTP_SLUGS.get(exc.status_code, "http-error")
+        known = problem_catalogue().get(slug)
+        response = problem_response(
+            request,
+            status=exc.status_code,
+            slug=slug,
+            title=known["title"] if known else HTTPStatus(exc.status_code).phrase,
+            detail=exc.detail if isinstance(exc.detail, str) else None,
+        )
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", path=request.url.path)
+        return problem_response(
+            request,
+            status=500,
+            slug="internal-error",
+            title="Internal error",
+            detail="An unexpected error occurred; quote the request_id when you report it.",
+        )

@@ -1,0 +1,279 @@
+"""Tables and the DatabaseManager: the seed's schema contract (DESIGN.md §1).
+
+The baseline tables (projects, tasks, artifacts) are what the gateway had before the seed's extension;
+`TaskPlanDB`, `ContextDB` and the fields marked "001" are the seed's, with its names, types and defaults.
+The schema itself is owned by the migrations in gateway/migrations; `init_db()` applies them.
+"""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Optional
+
+from sqlalchemy import event, false, func, text, true
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlmodel import Field, Session, SQLModel, col, create_engine, select
+
+from gateway.app.config import DEFAULT_DATABASE_URL
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware, in UTC (the seed's `datetime.utcnow`, made aware)."""
+    return datetime.now(UTC)
+
+
+def _server_default(value: Any) -> dict[str, Any]:
+    """Column kwargs that make the database fill the same default as the model (for raw inserts)."""
+    return {"server_default": value}
+
+
+# --- Baseline tables ---------------------------------------------------------------------------------
+
+
+class ProjectDB(SQLModel, table=True):
+    """A game project."""
+
+    __tablename__ = "projects"
+
+    id: str = Field(primary_key=True, description="Project slug")
+    name: str = Field(description="Project name")
+    description: str | None = Field(default=None, description="What the game is")
+    created_at: datetime = Field(default_factory=utc_now, sa_column_kwargs=_server_default(func.now()))
+    updated_at: datetime = Field(default_factory=utc_now, sa_column_kwargs=_server_default(func.now()))
+
+    # 001: the seed's extension
+    active_context_id: int | None = Field(default=None, description="Active context ID")
+    active_plan_id: int | None = Field(default=None, description="Active plan ID")
+    current_task_id: int | None = Field(default=None, description="Current task ID")
+    status: str = Field(
+        default="draft",
+        description="draft|consensus|active|completed",
+        sa_column_kwargs=_server_default("draft"),
+    )
+
+
+class TaskDB(SQLModel, table=True):
+    """A unit of work in a project (and, since 001, in one plan version)."""
+
+    __tablename__ = "tasks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: str = Field(foreign_key="projects.id", index=True, description="Project ID")
+    title: str = Field(description="Task title")
+    description: str | None = Field(default=None, description="What to do")
+    status: str = Field(default="pending", description="Task status", sa_column_kwargs=_server_default("pending"))
+    created_at: datetime = Field(default_factory=utc_now, sa_column_kwargs=_server_default(func.now()))
+    updated_at: datetime = Field(default_factory=utc_now, sa_column_kwargs=_server_default(func.now()))
+
+    # 001: the seed's extension
+    plan_id: int | None = Field(default=None, index=True, description="Plan ID")
+    idx: int = Field(default=0, description="Order index in plan", sa_column_kwargs=_server_default(text("0")))
+    code: str | None = Field(default=None, description="Stable code like T-001")
+    mcp_tools: str | None = Field(default=None, description="JSON array of suggested MCP tools")
+    deliverables: str | None = Field(default=None, description="JSON array of deliverables")
+    estimates: str | None = Field(default=None, description="JSON estimates {story_points, time_hours}")
+    priority: int = Field(default=1, description="Task priority", sa_column_kwargs=_server_default(text("1")))
+    started_at: datetime | None = Field(default=None)
+    completed_at: datetime | None = Field(default=None)
+
+
+class ArtifactDB(SQLModel, table=True):
+    """A file handed in for a project (and, since 001, for one of its tasks)."""
+
+    __tablename__ = "artifacts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: str = Field(foreign_key="projects.id", index=True, description="Project ID")
+    name: str = Field(description="File name")
+    path: str = Field(description="Where the file lives")
+    mime_type: str | None = Field(default=None, description="Content type")
+    created_at: datetime = Field(default_factory=utc_now, sa_column_kwargs=_server_default(func.now()))
+
+    # 001: the seed's extension
+    task_id: int | None = Field(default=None, index=True, description="Associated task ID")
+    category: str | None = Field(default=None, description="code|asset|document|screenshot")
+    validation_status: str = Field(
+        default="pending",
+        description="pending|valid|invalid",
+        sa_column_kwargs=_server_default("pending"),
+    )
+    size_bytes: int | None = Field(default=None)
+
+
+# --- 001: the seed's new tables ----------------------------------------------------------------------
+
+
+class TaskPlanDB(SQLModel, table=True):
+    """Versioned task plans for projects."""
+
+    __tablename__ = "task_plans"
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: str = Field(index=True, description="Project ID")
+    version: int = Field(description="Plan version number")
+    status: str = Field(
+        default="proposed",
+        description="proposed|accepted|superseded",
+        sa_column_kwargs=_server_default("proposed"),
+    )
+    summary: str | None = Field(default=None, description="Plan summary")
+    created_by: str = Field(default="ai", description="ai|user|system", sa_column_kwargs=_server_default("ai"))
+    created_at: datetime = Field(default_factory=utc_now, sa_column_kwargs=_server_default(func.now()))
+
+
+class ContextDB(SQLModel, table=True):
+    """Versioned context for projects and tasks."""
+
+    __tablename__ = "contexts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: str = Field(index=True, description="Project ID")
+    scope: str = Field(description="global|task")
+    task_id: int | None = Field(default=None, description="Task ID if scope=task")
+    content: str = Field(description="JSON context content")
+    created_by: str = Field(default="system", description="ai|user|system", sa_column_kwargs=_server_default("system"))
+    source: str | None = Field(default=None, description="template-default|ai-generate|manual-edit")
+    version: int = Field(default=1, description="Context version", sa_column_kwargs=_server_default(text("1")))
+    is_active: bool = Field(
+        default=False, description="Is this the active context", sa_column_kwargs=_server_default(false())
+    )
+    created_at: datetime = Field(default_factory=utc_now, sa_column_kwargs=_server_default(func.now()))
+
+
+# --- Engine and DatabaseManager ----------------------------------------------------------------------
+
+READ_ONLY = "gateway_read_only"  # execution option: a SQLite transaction that need not take the write lock
+
+
+def resolve_database_url(database_url: str | None = None) -> str:
+    """The URL to use: the argument, else GATEWAY_DATABASE_URL, else sqlite:///data/gateway.db."""
+    return database_url or os.environ.get("GATEWAY_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def make_engine(database_url: str, *, busy_timeout_ms: int = 15_000, echo: bool = False) -> Engine:
+    """An engine for the URL; SQLite gets WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE writes."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, echo=echo, pool_pre_ping=True)
+    _ensure_sqlite_directory(url)
+    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling defers BEGIN and breaks SQLAlchemy's; take control of it.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A write transaction takes the write lock up front: a deferred BEGIN that later writes fails with
+        # "database is locked" under contention, whatever the busy timeout.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _ensure_sqlite_directory(url: URL) -> None:
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _key_filters(project_id: str, scope: str, task_id: int | None) -> list[Any]:
+    """WHERE clauses for one context key (project, scope, task); a NULL task id is matched with IS NULL."""
+    task_clause = ContextDB.task_id.is_(None) if task_id is None else ContextDB.task_id == task_id  # type: ignore[union-attr]
+    return [ContextDB.project_id == project_id, ContextDB.scope == scope, task_clause]
+
+
+class DatabaseManager:
+    """Owns the engine and hands out sessions; the seed's helper methods live here too."""
+
+    def __init__(self, database_url: str | None = None, *, busy_timeout_ms: int = 15_000) -> None:
+        self.database_url = resolve_database_url(database_url)
+        self.engine = make_engine(self.database_url, busy_timeout_ms=busy_timeout_ms)
+        self._read_engine = self.engine.execution_options(**{READ_ONLY: True})
+
+    @property
+    def dialect(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def get_session(self) -> Iterator[Session]:
+        """A session for one unit of work; uncommitted changes are rolled back when it closes."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reading only: on SQLite it does not take the write lock."""
+        with Session(self._read_engine, expire_on_commit=False) as session:
+            yield session
+
+    def init_db(self) -> list[str]:
+        """Bring the schema to current by applying every pending migration; returns the revisions applied."""
+        from gateway.migrations import upgrade
+
+        return upgrade(self.engine)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    # --- The seed's methods ---------------------------------------------------------------------------
+
+    def get_active_plan(self, project_id: str) -> Optional[TaskPlanDB]:  # noqa: UP045 - the seed's signature
+        """Get active plan for project."""
+        with self.read_session() as session:
+            project = session.get(ProjectDB, project_id)
+            if project and project.active_plan_id:
+                return session.get(TaskPlanDB, project.active_plan_id)
+            return None
+
+    def create_task_plan(self, plan: TaskPlanDB) -> TaskPlanDB:
+        """Create new task plan."""
+        with self.get_session() as session:
+            session.add(plan)
+            session.commit()
+            session.refresh(plan)
+            return plan
+
+    def get_active_context(
+        self, project_id: str, scope: str = "global", task_id: int | None = None
+    ) -> Optional[ContextDB]:  # noqa: UP045 - the seed's signature
+        """Get the active context for a key: (project, scope) and, for scope=task, the task."""
+        with self.read_session() as session:
+            active = col(ContextDB.is_active) == true()
+            stmt = select(ContextDB).where(*_key_filters(project_id, scope, task_id), active)
+            return session.exec(stmt).first()
+
+    def create_context(self, context: ContextDB) -> ContextDB:
+        """Create the next context version of its key and make it the only active one, in one transaction."""
+        with self.get_session() as session:
+            key = _key_filters(context.project_id, context.scope, context.task_id)
+            latest = session.exec(select(func.max(ContextDB.version)).where(*key)).one()
+            for old_ctx in session.exec(select(ContextDB).where(*key, col(ContextDB.is_active) == true())):
+                old_ctx.is_active = False
+                session.add(old_ctx)
+            session.flush()
+            context.version = (latest or 0) + 1
+            context.is_active = True
+            session.add(context)
+            session.flush()
+            project = session.get(ProjectDB, context.project_id)
+            if project is not None and context.scope == "global" and context.task_id is None:
+                project.active_context_id = context.id
+                session.add(project)
+            session.commit()
+            session.refresh(context)
+            return context

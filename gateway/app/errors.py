@@ -1,0 +1,85 @@
+"""Typed domain errors. Each maps once to an RFC 9457 problem (HTTP) and to an MCP tool error."""
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    """A request the domain refuses; nothing was changed."""
+
+    status: ClassVar[int] = 400
+    slug: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+    @property
+    def type(self) -> str:
+        """The problem type URI (relative; it resolves to a page served at /problems/{slug})."""
+        return f"/problems/{self.slug}"
+
+
+class NotFound(DomainError):
+    """No resource with that id (in that project)."""
+
+    status, slug, title = 404, "not-found", "Resource not found"
+
+
+class AlreadyExists(DomainError):
+    """A resource with that id already exists."""
+
+    status, slug, title = 409, "already-exists", "Resource already exists"
+
+
+class Conflict(DomainError):
+    """The resource's current state does not allow the request (e.g. an illegal transition)."""
+
+    status, slug, title = 409, "conflict", "Conflict with the current state"
+
+
+class InvalidInput(DomainError):
+    """Well-formed input that breaks a rule; `errors` lists every problem, field by field."""
+
+    status, slug, title = 422, "validation-error", "Invalid input"
+
+    def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None, **extensions: Any) -> None:
+        super().__init__(detail, errors=errors or [], **extensions)
+
+
+class PreconditionFailed(DomainError):
+    """The version the change was based on is no longer the current one (If-Match)."""
+
+    status, slug, title = 412, "precondition-failed", "Precondition failed"
+
+
+class PayloadTooLarge(DomainError):
+    """The body or a file is larger than the configured limit."""
+
+    status, slug, title = 413, "payload-too-large", "Payload too large"
+
+
+class ServiceUnavailable(DomainError):
+    """The database is unreachable or its schema is not current (run `gateway migrate`)."""
+
+    status, slug, title = 503, "not-ready", "Service not ready"
+
+
+# Problem types raised outside the domain (by the HTTP layer), documented next to the domain's.
+EXTRA_PROBLEMS: dict[str, tuple[int, str, str]] = {
+    "route-not-found": (404, "No such route", "No endpoint answers this path."),
+    "method-not-allowed": (405, "Method not allowed", "The endpoint exists but not for this method."),
+    "http-error": (400, "HTTP error", "Any other error of the HTTP layer; its status and detail say which."),
+    "internal-error": (500, "Internal error", "An unexpected failure; the request id identifies it in logs."),
+}
+
+
+def problem_catalogue() -> dict[str, dict[str, Any]]:
+    """Every problem type the API can answer with, by slug: status, title and what it means."""
+    catalogue: dict[str, dict[str, Any]] = {}
+    for cls in DomainError.__subclasses__():
+        catalogue[cls.slug] = {"status": cls.status, "title": cls.title, "description": cls.__doc__}
+    for slug, (status, title, description) in EXTRA_PROBLEMS.items():
+        catalogue[slug] = {"status": status, "title": title, "description": description}
+    return catalogue

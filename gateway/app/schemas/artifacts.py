@@ -1,0 +1,102 @@
+"""Artifact metadata resources."""
+
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, field_validator
+
+from gateway.app.schemas.common import InputModel, OutputModel, not_null
+
+Category = Literal["code", "asset", "document", "screenshot"]
+ValidationStatus = Literal["pending", "valid", "invalid"]
+MimeType = Annotated[str, Field(pattern=r"^[\w.+-]+/[\w.+-]+$", max_length=127)]
+
+_EXAMPLE_READ = {
+    "id": 7,
+    "project_id": "star-courier",
+    "task_id": 12,
+    "name": "player.gd",
+    "path": "scripts/player.gd",
+    "mime_type": "text/x-gdscript",
+    "category": "code",
+    "validation_status": "pending",
+    "size_bytes": 2048,
+    "created_at": "2026-11-25T10:00:00Z",
+}
+
+
+def _check_name(value: str | None) -> str | None:
+    if value is not None and (value in {".", ".."} or "/" in value or "\\" in value or "\x00" in value):
+        raise ValueError("a file name, without any directory part")
+    return value
+
+
+def _check_relative_path(value: str) -> str:
+    if "\\" in value or "\x00" in value:
+        raise ValueError("use forward slashes and no NUL characters")
+    path = PurePosixPath(value)
+    if path.is_absolute() or ".." in path.parts or not path.parts or path.parts == (".",):
+        raise ValueError("a relative path inside the project, without '..'")
+    return str(path)
+
+
+class ArtifactCreate(InputModel):
+    """Metadata of a file that belongs to the project (and optionally to one of its tasks)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {k: _EXAMPLE_READ[k] for k in ("name", "path", "mime_type", "category", "task_id", "size_bytes")}
+            ]
+        }
+    )
+
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    path: Annotated[str, Field(min_length=1, max_length=1024, description="Relative to the project's workspace")]
+    mime_type: MimeType | None = None
+    category: Category | None = None
+    task_id: int | None = None
+    size_bytes: Annotated[int, Field(ge=0)] | None = None
+
+    _name = field_validator("name")(_check_name)
+    _path = field_validator("path")(_check_relative_path)
+
+
+class ArtifactUpdate(InputModel):
+    """Fields to change; those left out keep their value."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"category": "asset"}]})
+
+    name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    mime_type: MimeType | None = None
+    category: Category | None = None
+
+    _name = field_validator("name")(_check_name)
+    _not_null = field_validator("name")(not_null)
+
+
+class ArtifactRead(OutputModel):
+    """An artifact's metadata as the API shows it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE_READ]})
+
+    id: int
+    project_id: str
+    task_id: int | None
+    name: str
+    path: str
+    mime_type: str | None
+    category: str | None
+    validation_status: str
+    size_bytes: int | None
+    created_at: datetime
+
+
+class ArtifactPage(OutputModel):
+    """One page of artifacts, in creation order."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_EXAMPLE_READ], "next_cursor": None}]})
+
+    items: list[ArtifactRead]
+    next_cursor: str | None = None

@@ -1,0 +1,89 @@
+"""Project resources."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, field_validator
+
+from gateway.app.schemas.common import InputModel, OutputModel, not_null
+
+ProjectStatus = Literal["draft", "consensus", "active", "completed"]
+Slug = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$",
+        description="Lower-case letters, digits and dashes; 1 to 64 characters, no dash at either end.",
+    ),
+]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Description = Annotated[str, Field(max_length=20_000)]
+
+_EXAMPLE_READ = {
+    "id": "star-courier",
+    "name": "Star Courier",
+    "description": "A 2D platformer about a courier delivering parcels across a collapsing space station.",
+    "status": "draft",
+    "active_plan_id": None,
+    "active_context_id": None,
+    "current_task_id": None,
+    "created_at": "2026-11-25T10:00:00Z",
+    "updated_at": "2026-11-25T10:00:00Z",
+}
+
+
+class ProjectCreate(InputModel):
+    """A new project: its name and what the game is; the id is chosen from the name unless given."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "star-courier",
+                    "name": "Star Courier",
+                    "description": _EXAMPLE_READ["description"],
+                }
+            ]
+        }
+    )
+
+    id: Slug | None = None
+    name: Name
+    description: Description | None = None
+
+
+class ProjectUpdate(InputModel):
+    """Fields to change; those left out keep their value."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"description": "Now with co-op."}]})
+
+    name: Name | None = None
+    description: Description | None = None
+
+    _not_null = field_validator("name")(not_null)
+
+
+class ProjectRead(OutputModel):
+    """A project as the API shows it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE_READ]})
+
+    id: str
+    name: str
+    description: str | None
+    status: ProjectStatus
+    active_plan_id: int | None
+    active_context_id: int | None
+    current_task_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProjectPage(OutputModel):
+    """One page of projects, newest first; pass `next_cursor` back as `cursor` for the next page."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [_EXAMPLE_READ], "next_cursor": "WyIyMDI2LTExLTI1Il0"}]}
+    )
+
+    items: list[ProjectRead]
+    next_cursor: str | None = None

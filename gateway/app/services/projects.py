@@ -1,0 +1,106 @@
+"""Projects: create, read, list, update and delete; each call is one transaction."""
+
+import re
+import unicodedata
+
+from sqlalchemy import and_, delete, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from gateway.app.db import ArtifactDB, ContextDB, ProjectDB, TaskDB, TaskPlanDB, utc_now
+from gateway.app.errors import AlreadyExists
+from gateway.app.logging import get_logger
+from gateway.app.schemas.common import decode_cursor, encode_cursor
+from gateway.app.schemas.projects import ProjectCreate, ProjectUpdate
+from gateway.app.services.common import Page, creation_key, require
+
+log = get_logger(__name__)
+
+_SLUG_ATTEMPTS = 5
+
+
+def slugify(name: str) -> str:
+    """A URL-safe id from a name: 'Star Courier!' → 'star-courier'."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:48].strip("-")
+    return slug or "project"
+
+
+def _free_slug(session: Session, base: str) -> str:
+    taken = set(
+        session.exec(select(ProjectDB.id).where(or_(ProjectDB.id == base, col(ProjectDB.id).like(f"{base}-%")))).all()
+    )
+    if base not in taken:
+        return base
+    return next(f"{base}-{n}" for n in range(2, len(taken) + 3) if f"{base}-{n}" not in taken)
+
+
+def get(*, session: Session, project_id: str) -> ProjectDB:
+    """The project, or NotFound."""
+    return require(session, ProjectDB, project_id, what="project")
+
+
+def create(*, session: Session, data: ProjectCreate) -> ProjectDB:
+    """Create a project; its id is the one given (409 if taken) or a free slug of its name."""
+    for _attempt in range(_SLUG_ATTEMPTS):
+        project_id = data.id or _free_slug(session, slugify(data.name))
+        if data.id is not None and session.get(ProjectDB, data.id) is not None:
+            raise AlreadyExists(f"A project with id {data.id!r} already exists.", resource="project", id=data.id)
+        project = ProjectDB(id=project_id, name=data.name, description=data.description)
+        session.add(project)
+        try:
+            session.commit()
+        except IntegrityError:
+            # Another request took the id between our check and our insert.
+            session.rollback()
+            if data.id is not None:
+                raise AlreadyExists(
+                    f"A project with id {data.id!r} already exists.", resource="project", id=data.id
+                ) from None
+            continue
+        log.info("project created", project_id=project.id)
+        return project
+    raise AlreadyExists("Could not find a free id for this name; give one explicitly.", resource="project")
+
+
+def list_(*, session: Session, limit: int, cursor: str | None = None, status: str | None = None) -> Page[ProjectDB]:
+    """A page of projects, newest first."""
+    sort = creation_key(session, ProjectDB.created_at)
+    statement = select(ProjectDB, sort)
+    if status is not None:
+        statement = statement.where(ProjectDB.status == status)
+    if cursor is not None:
+        after_key, after_id = decode_cursor(cursor, (float, int), str)
+        statement = statement.where(or_(sort < after_key, and_(sort == after_key, ProjectDB.id < after_id)))
+    statement = statement.order_by(sort.desc(), col(ProjectDB.id).desc()).limit(limit + 1)
+    rows = session.exec(statement).all()
+    items = [project for project, _key in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last, last_key = rows[limit - 1]
+        next_cursor = encode_cursor(last_key, last.id)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+def update(*, session: Session, project_id: str, data: ProjectUpdate) -> ProjectDB:
+    """Change a project's name or description."""
+    project = get(session=session, project_id=project_id)
+    changes = data.model_dump(exclude_unset=True)
+    for field, value in changes.items():
+        setattr(project, field, value)
+    if changes:
+        project.updated_at = utc_now()
+        session.add(project)
+        session.commit()
+        log.info("project updated", project_id=project_id, fields=sorted(changes))
+    return project
+
+
+def delete_(*, session: Session, project_id: str) -> None:
+    """Delete a project and everything that belongs to it."""
+    project = get(session=session, project_id=project_id)
+    for table in (ContextDB, ArtifactDB, TaskDB, TaskPlanDB):
+        session.exec(delete(table).where(table.project_id == project_id))  # type: ignore[call-overload]
+    session.delete(project)
+    session.commit()
+    log.info("project deleted", project_id=project_id)

@@ -1,0 +1,77 @@
+"""Tasks of a project: the baseline create, read, list, update and delete."""
+
+from sqlalchemy import delete
+from sqlmodel import Session, select
+
+from gateway.app.db import ArtifactDB, ContextDB, TaskDB, utc_now
+from gateway.app.errors import NotFound
+from gateway.app.logging import get_logger
+from gateway.app.schemas.tasks import TaskCreate, TaskUpdate
+from gateway.app.services import projects
+from gateway.app.services.common import Page, page_by_id
+
+log = get_logger(__name__)
+
+
+def get(*, session: Session, project_id: str, task_id: int) -> TaskDB:
+    """The project's task, or NotFound (also when the task belongs to another project)."""
+    task = session.get(TaskDB, task_id)
+    if task is None or task.project_id != project_id:
+        projects.get(session=session, project_id=project_id)
+        raise NotFound(f"No task {task_id} in project {project_id!r}.", resource="task", id=task_id)
+    return task
+
+
+def create(*, session: Session, project_id: str, data: TaskCreate) -> TaskDB:
+    """Add a task to the project, outside any plan version."""
+    projects.get(session=session, project_id=project_id)
+    task = TaskDB(project_id=project_id, **data.model_dump())
+    session.add(task)
+    session.commit()
+    log.info("task created", project_id=project_id, task_id=task.id)
+    return task
+
+
+def list_(
+    *,
+    session: Session,
+    project_id: str,
+    limit: int,
+    cursor: str | None = None,
+    status: str | None = None,
+    plan_id: int | None = None,
+) -> Page[TaskDB]:
+    """A page of the project's tasks, in creation order, optionally filtered."""
+    projects.get(session=session, project_id=project_id)
+    statement = select(TaskDB).where(TaskDB.project_id == project_id)
+    if status is not None:
+        statement = statement.where(TaskDB.status == status)
+    if plan_id is not None:
+        statement = statement.where(TaskDB.plan_id == plan_id)
+    return page_by_id(session, statement, TaskDB.id, limit=limit, cursor=cursor)
+
+
+def update(*, session: Session, project_id: str, task_id: int, data: TaskUpdate) -> TaskDB:
+    """Change a task's title, description or priority."""
+    task = get(session=session, project_id=project_id, task_id=task_id)
+    changes = data.model_dump(exclude_unset=True)
+    for field, value in changes.items():
+        setattr(task, field, value)
+    if changes:
+        task.updated_at = utc_now()
+        session.add(task)
+        session.commit()
+        log.info("task updated", project_id=project_id, task_id=task_id, fields=sorted(changes))
+    return task
+
+
+def delete_(*, session: Session, project_id: str, task_id: int) -> None:
+    """Delete a task with its task contexts; its artifacts stay with the project, detached from it."""
+    task = get(session=session, project_id=project_id, task_id=task_id)
+    session.exec(delete(ContextDB).where(ContextDB.task_id == task_id, ContextDB.project_id == project_id))  # type: ignore[call-overload]
+    for artifact in session.exec(select(ArtifactDB).where(ArtifactDB.task_id == task_id)):
+        artifact.task_id = None
+        session.add(artifact)
+    session.delete(task)
+    session.commit()
+    log.info("task deleted", project_id=project_id, task_id=task_id)

@@ -1,0 +1,97 @@
+"""/health, /ready, the problem catalogue and the error mapping."""
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway import __version__, migrations
+from gateway.app.config import Settings
+from gateway.app.main import create_app
+
+
+@pytest.mark.sqlite_only
+def test_health(client):
+    assert client.get("/health").json() == {"status": "ok", "version": __version__}
+
+
+def test_ready_when_the_schema_is_current(client, backend):
+    body = client.get("/ready").json()
+    assert body == {"status": "ready", "database": backend, "schema_revision": migrations.head()}
+
+
+def test_not_ready_before_migrating(empty_database_url, tmp_path: Path):
+    with TestClient(create_app(Settings(database_url=empty_database_url))) as client:
+        response = client.get("/ready")
+    assert response.status_code == 503
+    problem = response.json()
+    assert problem["type"] == "/problems/not-ready"
+    assert "gateway migrate" in problem["detail"]
+    assert problem["schema_head"] == migrations.head()
+
+
+def test_not_ready_when_the_database_is_unreachable():
+    settings = Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/ready")
+        assert response.status_code == 503
+        assert "unreachable" in response.json()["detail"]
+        assert client.get("/health").status_code == 200
+
+
+@pytest.mark.sqlite_only
+def test_root_leads_to_the_docs(client):
+    response = client.get("/", follow_redirects=False)
+    assert response.status_code == 307
+    assert response.headers["location"] == "/docs"
+    assert client.get("/docs").status_code == 200
+
+
+@pytest.mark.sqlite_only
+def test_every_problem_type_is_documented_and_resolvable(client):
+    catalogue = client.get("/problems").json()
+    slugs = {entry["type"] for entry in catalogue}
+    assert {"/problems/not-found", "/problems/already-exists", "/problems/validation-error"} <= slugs
+    for entry in catalogue:
+        assert entry["description"]
+        assert client.get(entry["type"]).json() == entry
+    assert client.get("/problems/nope").status_code == 404
+
+
+@pytest.mark.sqlite_only
+def test_unknown_routes_and_methods_are_problems(client):
+    missing = client.get("/api/v1/nothing-here")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert missing.json()["type"] == "/problems/route-not-found"
+    wrong_method = client.put("/api/v1/projects")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["type"] == "/problems/method-not-allowed"
+    assert "allow" in wrong_method.headers
+
+
+@pytest.mark.sqlite_only
+def test_unexpected_errors_are_500_problems_with_the_request_id(settings, db):
+    app = create_app(settings, db=db)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/boom", headers={"X-Request-ID": "trace-me"})
+    assert response.status_code == 500
+    problem = response.json()
+    assert problem["type"] == "/problems/internal-error"
+    assert problem["request_id"] == "trace-me"
+    assert "secret" not in response.text
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("path", ["/api/v1/projects/p", "/api/v1/projects/p/tasks/1", "/api/v1/projects/p/artifacts/1"])
+def test_not_found_problems_name_the_resource(client, path):
+    problem = client.get(path).json()
+    assert problem["status"] == 404
+    assert problem["type"] == "/problems/not-found"
+    assert problem["instance"] == path
+    assert problem["resource"] == "project"
