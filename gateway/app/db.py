@@ -6,14 +6,15 @@ The schema itself is owned by the migrations in gateway/migrations; `init_db()` 
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Optional
 
-from sqlalchemy import event, false, func, text, true
+from sqlalchemy import Index, event, false, func, text, true
 from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
 from gateway.app.config import DEFAULT_DATABASE_URL
@@ -53,6 +54,19 @@ class ProjectDB(SQLModel, table=True):
         sa_column_kwargs=_server_default("draft"),
     )
 
+    # 002: plans, contexts, events
+    brief: str | None = Field(default=None, description="JSON game brief: genre, engine, platforms, features…")
+    require_review: bool = Field(
+        default=False,
+        description="Completed tasks wait in review for a user instead of going straight to done",
+        sa_column_kwargs=_server_default(false()),
+    )
+    event_seq: int = Field(
+        default=0,
+        description="Sequence number of the project's newest event",
+        sa_column_kwargs=_server_default(text("0")),
+    )
+
 
 class TaskDB(SQLModel, table=True):
     """A unit of work in a project (and, since 001, in one plan version)."""
@@ -78,6 +92,20 @@ class TaskDB(SQLModel, table=True):
     started_at: datetime | None = Field(default=None)
     completed_at: datetime | None = Field(default=None)
 
+    # 002: plans and execution
+    discipline: str | None = Field(default=None, description="design|programming|art|audio|ui|qa|release")
+    acceptance_criteria: str | None = Field(default=None, description="JSON array of acceptance criteria")
+    dependencies: str | None = Field(default=None, description="JSON array of codes this task depends on")
+    summary: str | None = Field(default=None, description="What the task delivered (set on completion)")
+    blocked_reason: str | None = Field(default=None, description="Why the task is blocked")
+    claimed_by: str | None = Field(default=None, description="Agent holding the task's lease")
+    lease_expires_at: datetime | None = Field(default=None, description="When the agent's lease runs out")
+
+    __table_args__ = (
+        Index("uq_tasks_plan_code", "plan_id", "code", unique=True),
+        Index("ix_tasks_plan_status", "plan_id", "status"),
+    )
+
 
 class ArtifactDB(SQLModel, table=True):
     """A file handed in for a project (and, since 001, for one of its tasks)."""
@@ -101,6 +129,12 @@ class ArtifactDB(SQLModel, table=True):
     )
     size_bytes: int | None = Field(default=None)
 
+    # 002: storage and validation
+    sha256: str | None = Field(default=None, index=True, description="SHA-256 of the content, hex")
+    source: str | None = Field(default=None, description="upload|workspace|metadata")
+    validation_report: str | None = Field(default=None, description="JSON report of the last validation")
+    validated_at: datetime | None = Field(default=None)
+
 
 # --- 001: the seed's new tables ----------------------------------------------------------------------
 
@@ -122,6 +156,15 @@ class TaskPlanDB(SQLModel, table=True):
     created_by: str = Field(default="ai", description="ai|user|system", sa_column_kwargs=_server_default("ai"))
     created_at: datetime = Field(default_factory=utc_now, sa_column_kwargs=_server_default(func.now()))
 
+    # 002: consensus
+    based_on_id: int | None = Field(default=None, description="Plan version this one was revised or edited from")
+    feedback: str | None = Field(default=None, description="JSON feedback (text and edits) that produced it")
+    details: str | None = Field(default=None, description="JSON: planner, template, fallbacks, scope")
+    decision_reason: str | None = Field(default=None, description="Why it was rejected or superseded")
+    decided_at: datetime | None = Field(default=None, description="When it was accepted or superseded")
+
+    __table_args__ = (Index("uq_task_plans_project_version", "project_id", "version", unique=True),)
+
 
 class ContextDB(SQLModel, table=True):
     """Versioned context for projects and tasks."""
@@ -141,10 +184,51 @@ class ContextDB(SQLModel, table=True):
     )
     created_at: datetime = Field(default_factory=utc_now, sa_column_kwargs=_server_default(func.now()))
 
+    # 002: history
+    summary: str | None = Field(default=None, description="What changed in this version")
+
+    # One key = (project, scope, task); task_id is NULL for global contexts and NULLs are distinct in unique
+    # indexes, hence COALESCE. Versions are unique per key, and at most one version per key is active.
+    __table_args__ = (
+        Index("uq_contexts_key_version", "project_id", "scope", text("COALESCE(task_id, 0)"), "version", unique=True),
+        Index(
+            "uq_contexts_key_active",
+            "project_id",
+            "scope",
+            text("COALESCE(task_id, 0)"),
+            unique=True,
+            sqlite_where=text("is_active = 1"),
+            postgresql_where=text("is_active"),
+        ),
+    )
+
+
+# --- 002: the event outbox ---------------------------------------------------------------------------
+
+
+class EventDB(SQLModel, table=True):
+    """A state change, written in the transaction that made it; delivered after the commit."""
+
+    __tablename__ = "events"
+
+    id: int | None = Field(default=None, primary_key=True, description="Global order of events")
+    event_id: str = Field(unique=True, description="Unique id, for de-duplication")
+    project_id: str = Field(description="Project ID")
+    seq: int = Field(description="Per-project sequence number, gap-free")
+    type: str = Field(description="e.g. plan.accepted")
+    data: str = Field(description="JSON payload")
+    actor: str | None = Field(default=None, description="Who caused it: user, ai, agent:<id>, system")
+    correlation_id: str | None = Field(default=None, description="The request that caused it")
+    created_at: datetime = Field(default_factory=utc_now, sa_column_kwargs=_server_default(func.now()))
+
+    __table_args__ = (Index("uq_events_project_seq", "project_id", "seq", unique=True),)
+
 
 # --- Engine and DatabaseManager ----------------------------------------------------------------------
 
+_VERSION_ATTEMPTS = 5
 READ_ONLY = "gateway_read_only"  # execution option: a SQLite transaction that need not take the write lock
+EVENT_LISTENERS = "gateway.event_listeners"  # Session.info key: callables given each commit's events
 
 
 def resolve_database_url(database_url: str | None = None) -> str:
@@ -202,6 +286,8 @@ class DatabaseManager:
         self.database_url = resolve_database_url(database_url)
         self.engine = make_engine(self.database_url, busy_timeout_ms=busy_timeout_ms)
         self._read_engine = self.engine.execution_options(**{READ_ONLY: True})
+        # Called after each commit with the events it recorded (see gateway.app.events); the fan-out hooks in.
+        self.event_listeners: list[Callable[[list[Any]], None]] = []
 
     @property
     def dialect(self) -> str:
@@ -211,7 +297,7 @@ class DatabaseManager:
     @contextmanager
     def get_session(self) -> Iterator[Session]:
         """A session for one unit of work; uncommitted changes are rolled back when it closes."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.engine, expire_on_commit=False, info={EVENT_LISTENERS: self.event_listeners}) as session:
             yield session
 
     @contextmanager
@@ -259,6 +345,16 @@ class DatabaseManager:
 
     def create_context(self, context: ContextDB) -> ContextDB:
         """Create the next context version of its key and make it the only active one, in one transaction."""
+        for attempt in range(_VERSION_ATTEMPTS):
+            try:
+                return self._create_context(context)
+            except IntegrityError:
+                # Another writer took the same version number first (the unique indexes said so): renumber.
+                if attempt == _VERSION_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _create_context(self, context: ContextDB) -> ContextDB:
         with self.get_session() as session:
             key = _key_filters(context.project_id, context.scope, context.task_id)
             latest = session.exec(select(func.max(ContextDB.version)).where(*key)).one()

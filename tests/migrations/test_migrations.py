@@ -55,6 +55,14 @@ def schema_of(engine: Engine) -> dict[str, Any]:
                 for fk in inspector.get_foreign_keys(table)
             ),
         }
+    if engine.dialect.name == "sqlite":  # SQLite does not reflect expression indexes: compare their SQL
+        schema["sqlite_indexes"] = rows(
+            engine, "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+        )
+    else:
+        schema["pg_indexes"] = rows(
+            engine, "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname"
+        )
     return schema
 
 
@@ -209,6 +217,31 @@ def test_the_models_and_the_migrations_agree(db):
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, SQLModel.metadata) == []
+
+
+def test_002_renumbers_contexts_the_seeds_helpers_left_at_version_1(empty_database_url):
+    """Before 002, the seed's create_context numbered nothing: every row was version 1, several active."""
+    engine = make_engine(empty_database_url)
+    migrations.upgrade(engine, "001")
+    with engine.begin() as connection:
+        for content, active, task in [("a", False, None), ("b", True, None), ("c", True, None), ("t", True, 7)]:
+            connection.execute(
+                text(
+                    "INSERT INTO contexts (project_id, scope, task_id, content, is_active) VALUES ('p', :s, :t, :c, :a)"
+                ),
+                {"s": "task" if task else "global", "t": task, "c": content, "a": active},
+            )
+        for version in (1, 1):
+            connection.execute(text("INSERT INTO task_plans (project_id, version) VALUES ('p', :v)"), {"v": version})
+    migrations.upgrade(engine)
+    assert rows(engine, "SELECT content, version, is_active FROM contexts ORDER BY id") == [
+        ("a", 1, False),
+        ("b", 2, False),
+        ("c", 3, True),
+        ("t", 1, True),
+    ]
+    assert rows(engine, "SELECT version FROM task_plans ORDER BY id") == [(1,), (2,)]
+    engine.dispose()
 
 
 def test_migrate_applies_every_revision_and_then_nothing(empty_database_url):

@@ -26,6 +26,8 @@ _EXAMPLE_READ = {
     "active_plan_id": None,
     "active_context_id": None,
     "current_task_id": None,
+    "require_review": False,
+    "event_seq": 1,
     "created_at": "2026-11-25T10:00:00Z",
     "updated_at": "2026-11-25T10:00:00Z",
 }
@@ -74,6 +76,8 @@ class ProjectRead(OutputModel):
     active_plan_id: int | None
     active_context_id: int | None
     current_task_id: int | None
+    require_review: bool = Field(description="Completed tasks wait in review for a user before they are done")
+    event_seq: int = Field(description="Sequence number of the newest event: the state shown is current as of it")
     created_at: datetime
     updated_at: datetime
 

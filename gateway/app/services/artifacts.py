@@ -2,6 +2,7 @@
 
 from sqlmodel import Session, select
 
+from gateway.app import events
 from gateway.app.db import ArtifactDB
 from gateway.app.errors import InvalidInput, NotFound
 from gateway.app.logging import get_logger
@@ -37,8 +38,16 @@ def create(*, session: Session, project_id: str, data: ArtifactCreate) -> Artifa
     """Register an artifact's metadata for the project (and optionally one of its tasks)."""
     projects.get(session=session, project_id=project_id)
     _check_task(session, project_id, data.task_id)
-    artifact = ArtifactDB(project_id=project_id, **data.model_dump())
+    artifact = ArtifactDB(project_id=project_id, source="metadata", **data.model_dump())
     session.add(artifact)
+    session.flush()
+    events.record(
+        session,
+        project_id=project_id,
+        type="artifact.created",
+        data={"artifact_id": artifact.id, "task_id": artifact.task_id, "name": artifact.name},
+        actor="user",
+    )
     session.commit()
     log.info("artifact registered", project_id=project_id, artifact_id=artifact.id)
     return artifact
@@ -74,6 +83,13 @@ def update(*, session: Session, project_id: str, artifact_id: int, data: Artifac
         setattr(artifact, field, value)
     if changes:
         session.add(artifact)
+        events.record(
+            session,
+            project_id=project_id,
+            type="artifact.updated",
+            data={"artifact_id": artifact_id, "fields": sorted(changes)},
+            actor="user",
+        )
         session.commit()
         log.info("artifact updated", project_id=project_id, artifact_id=artifact_id, fields=sorted(changes))
     return artifact
@@ -83,5 +99,8 @@ def delete_(*, session: Session, project_id: str, artifact_id: int) -> None:
     """Remove an artifact's metadata."""
     artifact = get(session=session, project_id=project_id, artifact_id=artifact_id)
     session.delete(artifact)
+    events.record(
+        session, project_id=project_id, type="artifact.deleted", data={"artifact_id": artifact_id}, actor="user"
+    )
     session.commit()
     log.info("artifact deleted", project_id=project_id, artifact_id=artifact_id)

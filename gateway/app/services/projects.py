@@ -7,7 +7,8 @@ from sqlalchemy import and_, delete, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from gateway.app.db import ArtifactDB, ContextDB, ProjectDB, TaskDB, TaskPlanDB, utc_now
+from gateway.app import events
+from gateway.app.db import ArtifactDB, ContextDB, EventDB, ProjectDB, TaskDB, TaskPlanDB, utc_now
 from gateway.app.errors import AlreadyExists
 from gateway.app.logging import get_logger
 from gateway.app.schemas.common import decode_cursor, encode_cursor
@@ -49,6 +50,10 @@ def create(*, session: Session, data: ProjectCreate) -> ProjectDB:
         project = ProjectDB(id=project_id, name=data.name, description=data.description)
         session.add(project)
         try:
+            session.flush()
+            events.record(
+                session, project_id=project_id, type="project.created", data={"name": project.name}, actor="user"
+            )
             session.commit()
         except IntegrityError:
             # Another request took the id between our check and our insert.
@@ -91,6 +96,9 @@ def update(*, session: Session, project_id: str, data: ProjectUpdate) -> Project
     if changes:
         project.updated_at = utc_now()
         session.add(project)
+        events.record(
+            session, project_id=project_id, type="project.updated", data={"fields": sorted(changes)}, actor="user"
+        )
         session.commit()
         log.info("project updated", project_id=project_id, fields=sorted(changes))
     return project
@@ -99,7 +107,7 @@ def update(*, session: Session, project_id: str, data: ProjectUpdate) -> Project
 def delete_(*, session: Session, project_id: str) -> None:
     """Delete a project and everything that belongs to it."""
     project = get(session=session, project_id=project_id)
-    for table in (ContextDB, ArtifactDB, TaskDB, TaskPlanDB):
+    for table in (EventDB, ContextDB, ArtifactDB, TaskDB, TaskPlanDB):
         session.exec(delete(table).where(table.project_id == project_id))  # type: ignore[call-overload]
     session.delete(project)
     session.commit()

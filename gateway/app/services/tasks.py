@@ -3,6 +3,7 @@
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
+from gateway.app import events
 from gateway.app.db import ArtifactDB, ContextDB, TaskDB, utc_now
 from gateway.app.errors import NotFound
 from gateway.app.logging import get_logger
@@ -27,6 +28,8 @@ def create(*, session: Session, project_id: str, data: TaskCreate) -> TaskDB:
     projects.get(session=session, project_id=project_id)
     task = TaskDB(project_id=project_id, **data.model_dump())
     session.add(task)
+    session.flush()
+    events.record(session, project_id=project_id, type="task.created", data={"task_id": task.id}, actor="user")
     session.commit()
     log.info("task created", project_id=project_id, task_id=task.id)
     return task
@@ -60,6 +63,13 @@ def update(*, session: Session, project_id: str, task_id: int, data: TaskUpdate)
     if changes:
         task.updated_at = utc_now()
         session.add(task)
+        events.record(
+            session,
+            project_id=project_id,
+            type="task.updated",
+            data={"task_id": task_id, "fields": sorted(changes)},
+            actor="user",
+        )
         session.commit()
         log.info("task updated", project_id=project_id, task_id=task_id, fields=sorted(changes))
     return task
@@ -73,5 +83,6 @@ def delete_(*, session: Session, project_id: str, task_id: int) -> None:
         artifact.task_id = None
         session.add(artifact)
     session.delete(task)
+    events.record(session, project_id=project_id, type="task.deleted", data={"task_id": task_id}, actor="user")
     session.commit()
     log.info("task deleted", project_id=project_id, task_id=task_id)

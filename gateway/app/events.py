@@ -1,0 +1,146 @@
+"""Domain events: one envelope, written in the transaction that made the change (outbox), released after it.
+
+A service calls `record(session, ...)` next to its change; the event gets the project's next `seq` (the
+project row is locked until the commit, so seqs are gap-free and commit in order). After the commit the
+session hands the new events to the DatabaseManager's listeners (the fan-out); a rollback drops them, so a
+change that never happened is never announced.
+"""
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from asgi_correlation_id import correlation_id
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import event as sa_event
+from sqlalchemy import update
+from sqlmodel import Session
+
+from gateway.app.db import EVENT_LISTENERS, EventDB, ProjectDB, utc_now
+from gateway.app.logging import get_logger
+
+log = get_logger(__name__)
+
+# Every state change the gateway announces; `docs/events.md` documents each (a test keeps them in sync).
+EVENT_TYPES: dict[str, str] = {
+    "project.created": "A project was created from a brief.",
+    "project.updated": "A project's name, description, brief or settings changed.",
+    "project.status_changed": "The project moved between draft, consensus, active and completed.",
+    "plan.proposed": "A new plan version was proposed (by the AI, or by the user as an edit).",
+    "plan.accepted": "The user accepted a plan version; it is now the project's active plan.",
+    "plan.rejected": "The user rejected a plan version, with a reason.",
+    "plan.superseded": "A plan version was superseded by a newer proposal or acceptance.",
+    "task.created": "A task was added outside a plan.",
+    "task.updated": "A task's title, description or priority changed.",
+    "task.deleted": "A task outside a plan was deleted.",
+    "task.claimed": "An agent claimed a task (with a lease).",
+    "task.released": "An agent released its claim on a task.",
+    "task.lease_expired": "An agent's lease ran out; the task is ready again.",
+    "task.started": "Work on a task started.",
+    "task.blocked": "A task is blocked, with a reason.",
+    "task.unblocked": "A blocked task can proceed again.",
+    "task.submitted": "A task was completed by an agent and waits for review.",
+    "task.completed": "A task is done.",
+    "task.reopened": "A done task was reopened.",
+    "task.cancelled": "A task was cancelled.",
+    "task.current_changed": "The project's current task moved.",
+    "context.updated": "A new context version became active (global or for a task).",
+    "artifact.created": "An artifact was uploaded or registered.",
+    "artifact.validated": "An artifact was validated: valid or invalid, with a report.",
+    "artifact.updated": "An artifact's metadata changed.",
+    "artifact.deleted": "An artifact was deleted.",
+}
+
+PENDING = "gateway.pending_events"
+
+
+class EventRead(BaseModel):
+    """The event envelope, as stored, served over HTTP and pushed over WebSocket."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "seq": 12,
+                    "id": "5b0c7f2e9d0a4e4c8f3b1a2d6e7f8091",
+                    "type": "plan.accepted",
+                    "project_id": "star-courier",
+                    "data": {"plan_id": 3, "version": 2},
+                    "actor": "user",
+                    "correlation_id": "9f0c1d7e4b2a4c6f8e1d2c3b4a5f6e7d",
+                    "created_at": "2026-11-25T10:00:00Z",
+                }
+            ]
+        },
+    )
+
+    seq: int = Field(description="Per-project sequence number: strictly increasing, without gaps")
+    id: str = Field(description="Unique id, for de-duplication")
+    type: str = Field(description="What happened; see the event catalogue")
+    project_id: str
+    data: dict[str, Any]
+    actor: str | None = Field(default=None, description="user, ai, agent:<id> or system")
+    correlation_id: str | None = Field(default=None, description="X-Request-ID of the request that caused it")
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: EventDB) -> "EventRead":
+        """The envelope of a stored event."""
+        return cls(
+            seq=row.seq,
+            id=row.event_id,
+            type=row.type,
+            project_id=row.project_id,
+            data=json.loads(row.data),
+            actor=row.actor,
+            correlation_id=row.correlation_id,
+            created_at=row.created_at,
+        )
+
+
+def record(session: Session, *, project_id: str, type: str, data: dict[str, Any], actor: str | None = None) -> EventDB:
+    """Write an event for a change made in this session's transaction; it is published after the commit."""
+    if type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {type!r}")
+    seq = session.execute(
+        update(ProjectDB)
+        .where(ProjectDB.id == project_id)  # type: ignore[arg-type]
+        .values(event_seq=ProjectDB.event_seq + 1)
+        .returning(ProjectDB.event_seq)
+    ).scalar_one()
+    row = EventDB(
+        event_id=uuid.uuid4().hex,
+        project_id=project_id,
+        seq=seq,
+        type=type,
+        data=json.dumps(data, separators=(",", ":"), default=str),
+        actor=actor,
+        correlation_id=correlation_id.get(),
+        created_at=utc_now(),
+    )
+    session.add(row)
+    session.info.setdefault(PENDING, []).append(row)
+    return row
+
+
+def _release(session: Session) -> None:
+    rows = session.info.pop(PENDING, [])
+    if not rows:
+        return
+    envelopes = [EventRead.from_row(row) for row in rows]
+    for listener in session.info.get(EVENT_LISTENERS, ()):
+        try:
+            listener(envelopes)
+        except Exception:  # the change is committed; a failing listener must not turn it into an error
+            log.exception("event listener failed", listener=repr(listener))
+
+
+def _drop(session: Session, *_: Any) -> None:
+    session.info.pop(PENDING, None)
+
+
+# Installed on every Session: sessions without recorded events pay one dict lookup per commit.
+sa_event.listen(Session, "after_commit", _release)
+sa_event.listen(Session, "after_rollback", _drop)

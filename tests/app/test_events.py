@@ -1,0 +1,83 @@
+"""gateway/app/events.py: the outbox records with the change and releases only after the commit."""
+
+import threading
+
+import pytest
+from sqlmodel import select
+
+from gateway.app import events
+from gateway.app.db import EventDB, ProjectDB
+
+
+@pytest.fixture
+def project(db):
+    with db.get_session() as session:
+        session.add(ProjectDB(id="p", name="P"))
+        session.commit()
+    return "p"
+
+
+@pytest.fixture
+def published(db):
+    received: list = []
+    db.event_listeners.append(received.extend)
+    return received
+
+
+def test_events_get_gap_free_seqs_and_are_published_after_commit(db, project, published):
+    with db.get_session() as session:
+        events.record(session, project_id=project, type="project.updated", data={"n": 1}, actor="user")
+        events.record(session, project_id=project, type="project.updated", data={"n": 2})
+        assert published == []  # nothing leaves before the commit
+        session.commit()
+    assert [(e.seq, e.data) for e in published] == [(1, {"n": 1}), (2, {"n": 2})]
+    assert published[0].actor == "user"
+    assert len({e.id for e in published}) == 2
+    with db.read_session() as session:
+        assert session.get(ProjectDB, project).event_seq == 2
+
+
+def test_a_rolled_back_change_is_never_announced(db, project, published):
+    with db.get_session() as session:
+        events.record(session, project_id=project, type="project.updated", data={})
+        session.rollback()
+    with db.get_session() as session:
+        events.record(session, project_id=project, type="project.updated", data={"after": True})
+        session.commit()
+    assert [(e.seq, e.data) for e in published] == [(1, {"after": True})]
+    with db.read_session() as session:
+        assert [row.seq for row in session.exec(select(EventDB))] == [1]
+
+
+def test_a_failing_listener_does_not_undo_the_commit(db, project, published):
+    def broken(_events):
+        raise RuntimeError("listener down")
+
+    db.event_listeners.insert(0, broken)
+    with db.get_session() as session:
+        events.record(session, project_id=project, type="project.updated", data={})
+        session.commit()
+    assert len(published) == 1
+
+
+def test_unknown_event_types_are_a_programming_error(db, project):
+    with db.get_session() as session, pytest.raises(ValueError, match="unknown event type"):
+        events.record(session, project_id=project, type="nope", data={})
+
+
+def test_concurrent_writers_get_distinct_contiguous_seqs(db, project, published):
+    def write() -> None:
+        for _ in range(10):
+            with db.get_session() as session:
+                events.record(session, project_id=project, type="project.updated", data={})
+                session.commit()
+
+    threads = [threading.Thread(target=write) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with db.read_session() as session:
+        seqs = sorted(row.seq for row in session.exec(select(EventDB)))
+    assert seqs == list(range(1, 41))
+    assert sorted(e.seq for e in published) == seqs
