@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
 
 from gateway import __version__
-from gateway.app.api import artifacts, projects, system, tasks
+from gateway.app.api import artifacts, contexts, projects, system, tasks
 from gateway.app.api.middleware import AccessLogMiddleware, BodySizeLimitMiddleware, valid_request_id
 from gateway.app.api.problems import install_problem_handlers
 from gateway.app.config import Settings, get_settings
@@ -28,6 +28,10 @@ TAGS = [
     {"name": "projects", "description": "Game projects."},
     {"name": "tasks", "description": "A project's tasks."},
     {"name": "artifacts", "description": "Files handed in for a project or a task."},
+    {
+        "name": "contexts",
+        "description": "Versioned context documents (global and per task): history, diff, restore, safe edits.",
+    },
     {"name": "system", "description": "Liveness, readiness and the problem types."},
 ]
 
@@ -57,7 +61,7 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
     install_problem_handlers(app)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (projects, tasks, artifacts):
+    for module in (projects, tasks, artifacts, contexts):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(system.router)

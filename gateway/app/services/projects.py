@@ -41,6 +41,18 @@ def get(*, session: Session, project_id: str) -> ProjectDB:
     return require(session, ProjectDB, project_id, what="project")
 
 
+def lock(*, session: Session, project_id: str) -> ProjectDB:
+    """The project, locked until the transaction ends: writers of one project take turns.
+
+    On PostgreSQL this is a row lock (SELECT … FOR UPDATE); on SQLite every write transaction already holds
+    the database's write lock (BEGIN IMMEDIATE).
+    """
+    project = session.exec(select(ProjectDB).where(ProjectDB.id == project_id).with_for_update()).first()
+    if project is None:
+        return get(session=session, project_id=project_id)  # raises NotFound
+    return project
+
+
 def create(*, session: Session, data: ProjectCreate) -> ProjectDB:
     """Create a project; its id is the one given (409 if taken) or a free slug of its name."""
     for _attempt in range(_SLUG_ATTEMPTS):

@@ -1,0 +1,501 @@
+"""Contexts: append-only versions per key (project, scope, task), exactly one active per key.
+
+Manual edits name the version they were based on (If-Match): a stale edit is refused and writes nothing.
+The gateway itself appends versions when a project is created, a plan accepted, a task started or completed;
+those updates run inside the transaction of the change that caused them.
+"""
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, true
+from sqlmodel import Session, col, select
+
+from gateway.app import events, jsondoc, workflow
+from gateway.app.db import ArtifactDB, ContextDB, ProjectDB, TaskDB, TaskPlanDB, utc_now
+from gateway.app.errors import InvalidInput, NotFound, PayloadTooLarge, PreconditionFailed
+from gateway.app.logging import get_logger
+from gateway.app.schemas.common import decode_cursor, encode_cursor
+from gateway.app.schemas.contexts import CONTENT_MODELS, MAX_CONTEXT_BYTES
+from gateway.app.services import projects, tasks
+from gateway.app.services.common import Page
+
+log = get_logger(__name__)
+
+NEXT_SHOWN = 5  # how many upcoming tasks the progress section lists
+
+
+def _scope(task_id: int | None) -> str:
+    return "global" if task_id is None else "task"
+
+
+def _key(project_id: str, task_id: int | None) -> list[Any]:
+    task_clause = col(ContextDB.task_id).is_(None) if task_id is None else ContextDB.task_id == task_id
+    return [ContextDB.project_id == project_id, ContextDB.scope == _scope(task_id), task_clause]
+
+
+def content_of(row: ContextDB) -> dict[str, Any]:
+    """A version's content as JSON."""
+    return json.loads(row.content)
+
+
+def _check_key(session: Session, project_id: str, task_id: int | None) -> None:
+    projects.get(session=session, project_id=project_id)
+    if task_id is not None:
+        tasks.get(session=session, project_id=project_id, task_id=task_id)
+
+
+def validate_content(scope: str, content: Any) -> dict[str, Any]:
+    """The content, if it is an object of the documented shape and within the size limit."""
+    if not isinstance(content, dict):
+        raise InvalidInput(
+            "A context is a JSON object.",
+            errors=[{"loc": ["body"], "msg": f"expected an object, got {type(content).__name__}", "type": "type"}],
+        )
+    size = len(json.dumps(content, ensure_ascii=False).encode())
+    if size > MAX_CONTEXT_BYTES:
+        raise PayloadTooLarge(f"A context may hold {MAX_CONTEXT_BYTES} bytes of JSON; this one has {size}.")
+    try:
+        CONTENT_MODELS[scope].model_validate(content)
+    except ValidationError as exc:
+        errors = [
+            {"loc": ["body", *error["loc"]], "msg": error["msg"], "type": error["type"]}
+            for error in exc.errors(include_url=False, include_input=False)
+        ]
+        raise InvalidInput(f"The {scope} context does not have the documented shape.", errors=errors) from None
+    return content
+
+
+def _active(session: Session, project_id: str, task_id: int | None) -> ContextDB | None:
+    statement = select(ContextDB).where(*_key(project_id, task_id), col(ContextDB.is_active) == true())
+    return session.exec(statement).first()
+
+
+def append(
+    session: Session,
+    *,
+    project: ProjectDB,
+    task_id: int | None,
+    content: dict[str, Any],
+    source: str,
+    created_by: str,
+    actor: str,
+    summary: str | None = None,
+) -> ContextDB:
+    """Add the next version of a key and make it the only active one, inside the caller's transaction."""
+    content = validate_content(_scope(task_id), content)
+    previous = _active(session, project.id, task_id)
+    latest = session.exec(select(func.max(ContextDB.version)).where(*_key(project.id, task_id))).one() or 0
+    if previous is not None:
+        previous.is_active = False
+        session.add(previous)
+        session.flush()  # the partial unique index allows one active row per key: retire the old one first
+    if summary is None:
+        summary = jsondoc.describe(jsondoc.diff(content_of(previous) if previous else {}, content))
+    row = ContextDB(
+        project_id=project.id,
+        scope=_scope(task_id),
+        task_id=task_id,
+        content=json.dumps(content, ensure_ascii=False),
+        created_by=created_by,
+        source=source,
+        version=latest + 1,
+        is_active=True,
+        summary=summary[:500],
+    )
+    session.add(row)
+    session.flush()
+    if task_id is None:
+        project.active_context_id = row.id
+        session.add(project)
+    events.record(
+        session,
+        project_id=project.id,
+        type="context.updated",
+        data={
+            "context_id": row.id,
+            "scope": row.scope,
+            "task_id": task_id,
+            "version": row.version,
+            "source": source,
+            "summary": row.summary,
+        },
+        actor=actor,
+    )
+    return row
+
+
+# --- Reading -----------------------------------------------------------------------------------------
+
+
+def get_active(*, session: Session, project_id: str, task_id: int | None = None) -> ContextDB:
+    """The active version of the project's global context, or of one of its tasks' contexts."""
+    _check_key(session, project_id, task_id)
+    row = _active(session, project_id, task_id)
+    if row is None:
+        what = "the project" if task_id is None else f"task {task_id}"
+        raise NotFound(f"No context for {what} yet.", resource="context", id=task_id)
+    return row
+
+
+def get_version(*, session: Session, project_id: str, version: int, task_id: int | None = None) -> ContextDB:
+    """One version of a context."""
+    _check_key(session, project_id, task_id)
+    row = session.exec(select(ContextDB).where(*_key(project_id, task_id), ContextDB.version == version)).first()
+    if row is None:
+        raise NotFound(f"No version {version} of this context.", resource="context version", id=version)
+    return row
+
+
+def history(
+    *, session: Session, project_id: str, task_id: int | None = None, limit: int, cursor: str | None = None
+) -> Page[ContextDB]:
+    """A context's versions, newest first."""
+    _check_key(session, project_id, task_id)
+    statement = select(ContextDB).where(*_key(project_id, task_id))
+    if cursor is not None:
+        (before,) = decode_cursor(cursor, int)
+        statement = statement.where(ContextDB.version < before)
+    rows = session.exec(statement.order_by(col(ContextDB.version).desc()).limit(limit + 1)).all()
+    items = rows[:limit]
+    return Page(items=items, next_cursor=encode_cursor(items[-1].version) if len(rows) > limit else None)
+
+
+def diff(
+    *, session: Session, project_id: str, from_version: int, to_version: int, task_id: int | None = None
+) -> list[dict[str, Any]]:
+    """What changed between two versions of a context."""
+    old = get_version(session=session, project_id=project_id, version=from_version, task_id=task_id)
+    new = get_version(session=session, project_id=project_id, version=to_version, task_id=task_id)
+    return jsondoc.diff(content_of(old), content_of(new))
+
+
+# --- Edits (each one transaction) ----------------------------------------------------------------------
+
+
+def _check_precondition(current: ContextDB | None, expected_version: int | None) -> None:
+    if current is None:
+        return  # nothing exists yet: there is nothing to lose
+    if expected_version is None:
+        raise PreconditionFailed(
+            "Name the version your edit is based on (If-Match), so that no one's edit is lost.",
+            current_version=current.version,
+        )
+    if expected_version != current.version:
+        raise PreconditionFailed(
+            f"Version {expected_version} is no longer the active one; version {current.version} is.",
+            current_version=current.version,
+        )
+
+
+def _edit(
+    session: Session,
+    *,
+    project_id: str,
+    task_id: int | None,
+    expected_version: int | None,
+    make_content: Any,
+    source: str,
+    created_by: str,
+    actor: str,
+    summary: str | None = None,
+) -> ContextDB:
+    project = projects.lock(session=session, project_id=project_id)
+    if task_id is not None:
+        tasks.get(session=session, project_id=project_id, task_id=task_id)
+    current = _active(session, project_id, task_id)
+    _check_precondition(current, expected_version)
+    content = make_content(content_of(current) if current else None)
+    row = append(
+        session,
+        project=project,
+        task_id=task_id,
+        content=content,
+        source=source,
+        created_by=created_by,
+        actor=actor,
+        summary=summary,
+    )
+    session.commit()
+    log.info("context updated", project_id=project_id, task_id=task_id, version=row.version, source=source)
+    return row
+
+
+def replace(
+    *,
+    session: Session,
+    project_id: str,
+    content: Any,
+    expected_version: int | None,
+    task_id: int | None = None,
+    source: str = "manual-edit",
+    created_by: str = "user",
+    actor: str = "user",
+) -> ContextDB:
+    """Replace a context's whole content with a new version."""
+    return _edit(
+        session,
+        project_id=project_id,
+        task_id=task_id,
+        expected_version=expected_version,
+        make_content=lambda _current: content,
+        source=source,
+        created_by=created_by,
+        actor=actor,
+    )
+
+
+def patch(
+    *,
+    session: Session,
+    project_id: str,
+    patch: Any,
+    expected_version: int | None,
+    task_id: int | None = None,
+    source: str = "manual-edit",
+    created_by: str = "user",
+    actor: str = "user",
+) -> ContextDB:
+    """Apply a JSON Merge Patch (RFC 7386) to the active version, as a new version."""
+    if not isinstance(patch, dict):
+        raise InvalidInput(
+            "A merge patch for a context is a JSON object.",
+            errors=[{"loc": ["body"], "msg": "expected an object", "type": "type"}],
+        )
+
+    def patched(current: dict[str, Any] | None) -> dict[str, Any]:
+        if current is None:
+            raise NotFound("There is no context to patch yet; PUT a whole one.", resource="context", id=task_id)
+        return jsondoc.merge_patch(current, patch)
+
+    return _edit(
+        session,
+        project_id=project_id,
+        task_id=task_id,
+        expected_version=expected_version,
+        make_content=patched,
+        source=source,
+        created_by=created_by,
+        actor=actor,
+    )
+
+
+def restore(
+    *,
+    session: Session,
+    project_id: str,
+    version: int,
+    expected_version: int | None,
+    task_id: int | None = None,
+    actor: str = "user",
+) -> ContextDB:
+    """Bring an old version back as the newest one (history is never rewritten)."""
+    old = get_version(session=session, project_id=project_id, version=version, task_id=task_id)
+    return _edit(
+        session,
+        project_id=project_id,
+        task_id=task_id,
+        expected_version=expected_version,
+        make_content=lambda _current: content_of(old),
+        source="manual-edit",
+        created_by="user",
+        actor=actor,
+        summary=f"Restored version {version}",
+    )
+
+
+# --- Automatic updates (inside the caller's transaction) ----------------------------------------------
+
+
+def initial(session: Session, *, project: ProjectDB, defaults: dict[str, Any]) -> ContextDB:
+    """Version 1 of a new project's global context, from its brief and game template."""
+    content = {
+        "game": defaults.get("game", {}),
+        "conventions": defaults.get("conventions", {}),
+        "decisions": [],
+        "constraints": defaults.get("constraints", []),
+        "glossary": defaults.get("glossary", {}),
+        "progress": {"plan": None, "total": 0, "done": [], "in_progress": [], "next": []},
+    }
+    content |= {key: value for key, value in defaults.items() if key not in content}
+    return append(
+        session,
+        project=project,
+        task_id=None,
+        content=content,
+        source="template-default",
+        created_by="system",
+        actor="system",
+        summary="Created from the project's brief and game template",
+    )
+
+
+def _plan_tasks(session: Session, plan_id: int) -> list[TaskDB]:
+    return list(session.exec(select(TaskDB).where(TaskDB.plan_id == plan_id).order_by(col(TaskDB.idx))).all())
+
+
+def _artifacts_by_task(session: Session, task_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    if not task_ids:
+        return {}
+    rows = session.exec(
+        select(ArtifactDB).where(col(ArtifactDB.task_id).in_(task_ids)).order_by(col(ArtifactDB.id))
+    ).all()
+    grouped: dict[int, list[dict[str, Any]]] = {}
+    for artifact in rows:
+        grouped.setdefault(artifact.task_id, []).append(  # type: ignore[arg-type]
+            {
+                "id": artifact.id,
+                "name": artifact.name,
+                "category": artifact.category,
+                "validation_status": artifact.validation_status,
+            }
+        )
+    return grouped
+
+
+def _progress(session: Session, plan: TaskPlanDB) -> dict[str, Any]:
+    plan_tasks = _plan_tasks(session, plan.id)  # type: ignore[arg-type]
+    artifacts = _artifacts_by_task(session, [t.id for t in plan_tasks if t.status == workflow.DONE])  # type: ignore[misc]
+
+    def item(task: TaskDB, **extra: Any) -> dict[str, Any]:
+        return {"code": task.code, "title": task.title, **extra}
+
+    return {
+        "plan": {"id": plan.id, "version": plan.version, "summary": plan.summary},
+        "total": len(plan_tasks),
+        "done": [
+            item(t, summary=t.summary, artifacts=artifacts.get(t.id, []))  # type: ignore[arg-type]
+            for t in plan_tasks
+            if t.status == workflow.DONE
+        ],
+        "in_progress": [item(t, status=t.status) for t in plan_tasks if t.status in workflow.ACTIVE],
+        "next": [item(t) for t in workflow.ready_tasks(plan_tasks)[:NEXT_SHOWN]],  # type: ignore[arg-type]
+    }
+
+
+def _global_content(session: Session, project: ProjectDB) -> dict[str, Any]:
+    current = _active(session, project.id, None)
+    if current is not None:
+        return content_of(current)
+    return {
+        "game": {},
+        "conventions": {},
+        "decisions": [],
+        "constraints": [],
+        "glossary": {},
+        "progress": {"plan": None, "total": 0, "done": [], "in_progress": [], "next": []},
+    }
+
+
+def on_plan_accepted(
+    session: Session, *, project: ProjectDB, plan: TaskPlanDB, previous: TaskPlanDB | None, actor: str
+) -> ContextDB:
+    """A new global version whose progress and decision log reflect the newly accepted plan."""
+    content = _global_content(session, project)
+    content["progress"] = _progress(session, plan)
+    codes = {t.code for t in _plan_tasks(session, plan.id)}  # type: ignore[arg-type]
+    decision: dict[str, Any] = {
+        "what": f"Accepted plan version {plan.version} ({len(codes)} tasks)",
+        "why": plan.summary,
+        "when": utc_now().isoformat(),
+        "by": actor,
+        "plan_id": plan.id,
+    }
+    change_note = ""
+    if previous is not None:
+        old_codes = {t.code for t in _plan_tasks(session, previous.id)}  # type: ignore[arg-type]
+        added, removed = sorted(codes - old_codes), sorted(old_codes - codes)  # type: ignore[type-var]
+        decision["replaces"] = {"plan_id": previous.id, "version": previous.version, "added": added, "removed": removed}
+        change_note = f" (+{len(added)} -{len(removed)} tasks vs version {previous.version})"
+    content.setdefault("decisions", []).append(decision)
+    upcoming = content["progress"]["next"]
+    next_note = f"; next {upcoming[0]['code']}" if upcoming else ""
+    return append(
+        session,
+        project=project,
+        task_id=None,
+        content=content,
+        source="ai-generate",
+        created_by="ai",
+        actor=actor,
+        summary=f"Plan version {plan.version} accepted: {len(codes)} tasks{change_note}{next_note}",
+    )
+
+
+def _relevant_decisions(decisions: list[dict[str, Any]], codes: set[str]) -> list[dict[str, Any]]:
+    """Project-wide decisions, and those that came from the task or the tasks it depends on."""
+    return [d for d in decisions if not d.get("task") or d.get("task") in codes]
+
+
+def on_task_started(session: Session, *, project: ProjectDB, task: TaskDB, actor: str) -> ContextDB:
+    """(Re)generate a task's context from the global context and what its dependencies produced."""
+    global_content = _global_content(session, project)
+    depends_on = workflow.dependency_codes(task)
+    dependency_rows = (
+        session.exec(select(TaskDB).where(TaskDB.plan_id == task.plan_id, col(TaskDB.code).in_(depends_on))).all()
+        if depends_on and task.plan_id is not None
+        else []
+    )
+    artifacts = _artifacts_by_task(session, [t.id for t in dependency_rows])  # type: ignore[misc]
+    generated = {
+        "task": {
+            "id": task.id,
+            "code": task.code,
+            "title": task.title,
+            "description": task.description,
+            "discipline": task.discipline,
+            "priority": task.priority,
+            "acceptance_criteria": json.loads(task.acceptance_criteria or "[]"),
+            "deliverables": json.loads(task.deliverables or "[]"),
+            "estimates": json.loads(task.estimates or "null"),
+            "mcp_tools": json.loads(task.mcp_tools or "[]"),
+        },
+        "game": global_content.get("game", {}),
+        "conventions": global_content.get("conventions", {}),
+        "constraints": global_content.get("constraints", []),
+        "decisions": _relevant_decisions(global_content.get("decisions", []), {task.code, *depends_on}),  # type: ignore[arg-type]
+        "dependencies": [
+            {
+                "code": dep.code,
+                "title": dep.title,
+                "status": dep.status,
+                "summary": dep.summary,
+                "artifacts": artifacts.get(dep.id, []),  # type: ignore[arg-type]
+            }
+            for dep in sorted(dependency_rows, key=lambda t: t.idx)
+        ],
+    }
+    current = _active(session, project.id, task.id)
+    if current is not None:  # keep what a person added by hand to the previous version
+        generated = {**content_of(current), **generated}
+    return append(
+        session,
+        project=project,
+        task_id=task.id,
+        content=generated,
+        source="ai-generate",
+        created_by="ai",
+        actor=actor,
+        summary=f"Generated for {task.code or task.title} from the global context"
+        f" and {len(dependency_rows)} dependencies",
+    )
+
+
+def on_progress(session: Session, *, project: ProjectDB, summary: str, actor: str) -> ContextDB | None:
+    """A new global version with the progress section recomputed (after a task finished, reopened…)."""
+    if project.active_plan_id is None:
+        return None
+    plan = session.get(TaskPlanDB, project.active_plan_id)
+    content = _global_content(session, project)
+    content["progress"] = _progress(session, plan)  # type: ignore[arg-type]
+    return append(
+        session,
+        project=project,
+        task_id=None,
+        content=content,
+        source="ai-generate",
+        created_by="ai",
+        actor=actor,
+        summary=summary,
+    )

@@ -1,0 +1,53 @@
+"""Task statuses, the transitions between them, and which tasks are ready: rules every service shares."""
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+PENDING, IN_PROGRESS, REVIEW, DONE, BLOCKED, CANCELLED = (
+    "pending",
+    "in_progress",
+    "review",
+    "done",
+    "blocked",
+    "cancelled",
+)
+STATUSES = (PENDING, IN_PROGRESS, REVIEW, DONE, BLOCKED, CANCELLED)
+# A dependency in one of these states no longer holds anything up.
+RESOLVED = frozenset({DONE, CANCELLED})
+ACTIVE = frozenset({IN_PROGRESS, REVIEW})
+
+
+class TaskLike(Protocol):
+    """What readiness needs to know of a task."""
+
+    code: str | None
+    idx: int
+    priority: int
+    status: str
+    dependencies: str | None
+
+
+def dependency_codes(task: TaskLike) -> list[str]:
+    """The codes a task depends on (its JSON column, parsed)."""
+    return list(json.loads(task.dependencies)) if task.dependencies else []
+
+
+def is_ready(task: TaskLike, status_by_code: dict[str, str]) -> bool:
+    """Pending, and every dependency done (or cancelled)."""
+    return task.status == PENDING and all(status_by_code.get(code) in RESOLVED for code in dependency_codes(task))
+
+
+def ready_tasks(tasks: Sequence[TaskLike], *, by_priority: bool = False) -> list[TaskLike]:
+    """The tasks that can start now: lowest idx first, or highest priority then lowest idx."""
+    status_by_code = {task.code: task.status for task in tasks if task.code}
+    ready = [task for task in tasks if is_ready(task, status_by_code)]
+    if by_priority:
+        return sorted(ready, key=lambda task: (-task.priority, task.idx))
+    return sorted(ready, key=lambda task: task.idx)
+
+
+def all_resolved(tasks: Iterable[TaskLike]) -> bool:
+    """Every task is done or cancelled, and at least one is done."""
+    statuses = [task.status for task in tasks]
+    return bool(statuses) and all(status in RESOLVED for status in statuses) and DONE in statuses
