@@ -99,7 +99,8 @@ def _read_back_pcm(subject: Subject, frames: int) -> None:
 
 _BIT_REVERSED = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
 _OGG_PAGE = struct.Struct("<4sBBqIIIB")
-MAX_OGG_PAGE = 27 + 255 + 255 * 255
+# Real pages hold about 4 to 8 KiB; a file of tiny pages stops being checked after this many (a warning).
+MAX_OGG_PAGES = 50_000
 
 
 def ogg_crc(page: bytes) -> int:
@@ -143,7 +144,7 @@ def validate_ogg(subject: Subject) -> None:
     last_granule = 0
     offset = 0
     with subject.path.open("rb") as handle:
-        while offset < limit:
+        while offset < limit and pages < MAX_OGG_PAGES:
             header = handle.read(_OGG_PAGE.size)
             if len(header) < _OGG_PAGE.size or header[:4] != b"OggS":
                 subject.fail("ogg_pages", f"No Ogg page at offset {offset}: the file is corrupt or truncated.")
@@ -282,6 +283,8 @@ def validate_mp3(subject: Subject) -> None:
 
 # --- FLAC -------------------------------------------------------------------------------------------------
 
+MAX_FLAC_BLOCKS = 1024  # real files have a handful; a file of empty blocks would otherwise be a slow loop
+
 
 @register("flac", label="FLAC audio", mime_type="audio/flac", category="asset", extensions=(".flac",), magic=b"fLaC")
 def validate_flac(subject: Subject) -> None:
@@ -291,7 +294,7 @@ def validate_flac(subject: Subject) -> None:
         return
     offset = 4
     with subject.path.open("rb") as handle:
-        while True:
+        for _ in range(MAX_FLAC_BLOCKS):
             handle.seek(offset)
             block = handle.read(4)
             if len(block) < 4:
@@ -317,6 +320,9 @@ def validate_flac(subject: Subject) -> None:
             offset += 4 + length
             if block[0] & 0x80:
                 break
+        else:
+            subject.fail("flac_metadata", f"More than {MAX_FLAC_BLOCKS} metadata blocks: not a plausible FLAC file.")
+            return
         handle.seek(offset)
         sync = handle.read(2)
     subject.passed("flac_metadata", "STREAMINFO and metadata blocks intact")

@@ -338,10 +338,10 @@ def validate_godot_project(subject: Subject) -> None:
         return
     subject.info["config_version"] = int(version)
     subject.passed("godot_config_version", f"config_version={version}")
-    name = re.search(r'^\s*config/name\s*=\s*"((?:[^"\\]|\\.)*)"', text, re.MULTILINE)
+    name = re.search(r'^[ \t]*config/name[ \t]*=[ \t]*"((?:[^"\\]|\\.)*)"', text, re.MULTILINE)
     if name:
         subject.info["project_name"] = name.group(1)
-    features = re.search(r'^\s*config/features\s*=\s*PackedStringArray\(\s*"([\d.]+)"', text, re.MULTILINE)
+    features = re.search(r'^[ \t]*config/features[ \t]*=[ \t]*PackedStringArray\(\s*"([\d.]+)"', text, re.MULTILINE)
     if features:
         subject.info["engine_version"] = features.group(1)
 

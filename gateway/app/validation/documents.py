@@ -61,7 +61,12 @@ def check_xml(subject: Subject) -> bool:
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.EntityDeclHandler = _refuse_entities
     root: list[str] = []
-    parser.StartElementHandler = lambda name, _attrs: root.append(name) if not root else None
+
+    def first_element(name: str, _attributes: object) -> None:
+        root.append(name)
+        parser.StartElementHandler = None  # one Python call for the root, none for the other elements
+
+    parser.StartElementHandler = first_element
     try:
         for chunk in iter_chunks(subject.path, limit=subject.limits.max_scan_bytes):
             parser.Parse(chunk, False)

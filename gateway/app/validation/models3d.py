@@ -146,6 +146,7 @@ def validate_gltf(subject: Subject) -> None:
 _GLB_HEADER = struct.Struct("<4sII")
 _GLB_CHUNK = struct.Struct("<II")
 _JSON_CHUNK, _BIN_CHUNK = 0x4E4F534A, 0x004E4942
+MAX_GLB_CHUNKS = 64  # the format has a JSON chunk and at most one BIN chunk; extensions may add a few
 
 
 @register(
@@ -173,6 +174,9 @@ def validate_glb(subject: Subject) -> None:
     offset = _GLB_HEADER.size
     with subject.path.open("rb") as handle:
         while offset < length:
+            if len(chunks) == MAX_GLB_CHUNKS:
+                subject.fail("glb_chunks", f"More than {MAX_GLB_CHUNKS} chunks: not a plausible GLB file.")
+                return
             handle.seek(offset)
             header = handle.read(_GLB_CHUNK.size)
             if len(header) < _GLB_CHUNK.size:

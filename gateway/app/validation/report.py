@@ -26,7 +26,9 @@ class Limits(BaseModel):
     min_screenshot_side: int = Field(default=64, ge=1, description="Smallest side of a screenshot")
     max_screenshot_aspect: float = Field(default=4.0, ge=1, description="Longest side over shortest, screenshots")
     max_parse_bytes: int = Field(default=8 * MiB, ge=1, description="Largest file parsed whole (JSON, Python…)")
-    max_scan_bytes: int = Field(default=256 * MiB, ge=1, description="Largest file scanned line by line")
+    max_scan_bytes: int = Field(
+        default=64 * MiB, ge=1, description="How much of a file is scanned (UTF-8, lines, pages); the rest is not"
+    )
 
 
 class Check(BaseModel):

@@ -102,20 +102,27 @@ class Position:
 _PAIRS = {")": "(", "]": "[", "}": "{"}
 
 # Comments and strings whose brackets do not count, per family of languages (an approximation: it is a warning).
+# Every construct that spans lines also ends at the end of the text when unclosed, so scanning stays linear.
 _C_LIKE = re.compile(
     r"""//[^\n]*|/\*.*?(?:\*/|\Z)"""
-    r'''|R"([^()\\ ]{0,16})\(.*?\)\1"'''  # C++ raw string
-    r'''|"""[\s\S]*?"""'''  # C# raw string
-    r'''|@"(?:[^"]|"")*"'''  # C# verbatim string
-    r"""|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|`(?:\\.|[^`\\])*`"""
+    r"""|R"([^()\\ ]{0,16})\(.*?(?:\)\1"|\Z)"""  # C++ raw string
+    r'''|"""[\s\S]*?(?:"""|\Z)'''  # C# raw string
+    r"""|@"(?:[^"]|"")*(?:"|\Z)"""  # C# verbatim string
+    r"""|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|`(?:\\.|[^`\\])*(?:`|\Z)"""
     r"|(?P<bracket>[()\[\]{}])",
     re.DOTALL,
 )
 _HASH_COMMENTS = re.compile(
-    r'''#[^\n]*|"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|(?P<bracket>[()\[\]{}])''',
+    r"#[^\n]*"
+    r'|"""[\s\S]*?(?:"""|\Z)'
+    r"|'''[\s\S]*?(?:'''|\Z)"
+    r'|"(?:\\.|[^"\\\n])*"'
+    r"|'(?:\\.|[^'\\\n])*'"
+    r"|(?P<bracket>[()\[\]{}])",
 )
 _DASH_COMMENTS = re.compile(  # Lua
-    r"""--\[(=*)\[.*?\]\1\]|--[^\n]*|\[(=*)\[.*?\]\2\]|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|(?P<bracket>[()\[\]{}])""",
+    r"--\[(=*)\[.*?(?:\]\1\]|\Z)|--[^\n]*|\[(=*)\[.*?(?:\]\2\]|\Z)"
+    r"""|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|(?P<bracket>[()\[\]{}])""",
     re.DOTALL,
 )
 LEXERS = {"c": _C_LIKE, "hash": _HASH_COMMENTS, "lua": _DASH_COMMENTS}

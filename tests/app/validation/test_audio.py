@@ -348,3 +348,19 @@ def test_a_flac_file_is_valid(check):
 def test_broken_flac_files(check, data, check_name, message):
     report = check("x.flac", data)
     assert message in failed(report)[check_name]
+
+
+def test_a_flac_file_of_endless_empty_blocks_is_refused(check):
+    empty_blocks = (b"\x01" + (0).to_bytes(3, "big")) * 2000
+    report = check("x.flac", b"fLaC" + streaminfo(last=False) + empty_blocks)
+    assert "More than 1024 metadata blocks" in failed(report)["flac_metadata"]
+
+
+def test_an_ogg_file_of_many_pages_is_checked_up_to_a_page_count(check, monkeypatch):
+    from gateway.app.validation import audio
+
+    monkeypatch.setattr(audio, "MAX_OGG_PAGES", 4)
+    report = check("x.ogg", ogg_file(vorbis_id(), pages=10))
+    assert report.status == "valid"
+    assert report.info["pages"] == 4
+    assert any(c.name == "ogg_scan" for c in report.checks)

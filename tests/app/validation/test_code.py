@@ -1,5 +1,7 @@
 """gateway/app/validation/code.py: code is UTF-8 and parses where a parser is at hand; engine text formats hold."""
 
+import time
+
 import pytest
 
 from gateway.app.validation import Limits
@@ -377,3 +379,10 @@ def test_unity_meta_files(check):
     assert good.status == "valid"
     assert good.info["guid"] == "0123456789abcdef0123456789abcdef"
     assert "guid" in failed(bad)["unity_meta"]
+
+
+def test_long_runs_of_blank_lines_stay_fast(check):
+    started = time.perf_counter()
+    report = check("project.godot", "config_version=5\n" + "\n" * 1_000_000 + "[application]\n")
+    assert report.status == "valid"
+    assert time.perf_counter() - started < 10

@@ -287,3 +287,11 @@ def test_compressed_and_broken_blender_files(check):
 def test_a_3d_format_declared_as_code_is_invalid(check):
     report = check("ship.fbx", "; FBX 7.4.0 project file\n", category="code")
     assert "Declared 'code'; a FBX model can be: asset." in report.errors
+
+
+def test_a_glb_of_endless_empty_chunks_is_refused(check):
+    raw = json.dumps(GLB_DOCUMENT).encode()
+    raw += b" " * (-len(raw) % 4)
+    body = struct.pack("<II", len(raw), 0x4E4F534A) + raw + struct.pack("<II", 0, 0x12345678) * 100
+    report = check("ship.glb", struct.pack("<4sII", b"glTF", 2, 12 + len(body)) + body)
+    assert "More than 64 chunks" in failed(report)["glb_chunks"]

@@ -1,5 +1,7 @@
 """gateway/app/validation/text.py: the bracket lexers and the text sniffing the detection relies on."""
 
+import time
+
 import pytest
 
 from gateway.app.validation.text import Position, bracket_problem, looks_like_text
@@ -37,3 +39,14 @@ def test_position_lines():
 )
 def test_bracket_problem(text, lexer, problem):
     assert bracket_problem(text, lexer=lexer) == problem
+
+
+@pytest.mark.parametrize(
+    ("text", "lexer"),
+    [('R"(' * 300_000, "c"), ("[[" * 300_000, "lua"), ("'''x" * 200_000, "hash"), ('@"' * 300_000, "c")],
+)
+def test_unclosed_constructs_are_scanned_in_linear_time(text, lexer):
+    # Each unclosed construct used to be rescanned to the end of the text from every occurrence (quadratic).
+    started = time.perf_counter()
+    bracket_problem(text, lexer=lexer)
+    assert time.perf_counter() - started < 5
