@@ -1,0 +1,185 @@
+"""Images and screenshots: decoded in full by Pillow, with dimensions checked before any pixel is decoded."""
+
+import struct
+
+from PIL import Image
+
+from gateway.app.validation.registry import Sniffer, prefix, register
+from gateway.app.validation.report import Category, Subject
+
+IMAGE_ALSO: tuple[Category, ...] = ("screenshot",)
+
+
+def check_dimensions(subject: Subject, width: int, height: int) -> bool:
+    """Sane dimensions (checked from the header, before decoding); screenshots also need size and aspect."""
+    limits = subject.limits
+    subject.info.update(width=width, height=height)
+    if min(width, height) < limits.min_image_side:
+        return subject.fail("dimensions", f"{width}x{height} is smaller than {limits.min_image_side} px on a side.")
+    if max(width, height) > limits.max_image_side:
+        return subject.fail("dimensions", f"{width}x{height} exceeds {limits.max_image_side} px on a side.")
+    if width * height > limits.max_image_pixels:
+        return subject.fail(
+            "dimensions", f"{width}x{height} is {width * height} pixels, more than {limits.max_image_pixels}."
+        )
+    subject.passed("dimensions", f"{width}x{height} within limits")
+    if subject.category != "screenshot":
+        return True
+    aspect = max(width, height) / min(width, height)
+    if min(width, height) < limits.min_screenshot_side:
+        return subject.fail(
+            "screenshot", f"A screenshot of {width}x{height} is under {limits.min_screenshot_side} px on a side."
+        )
+    if aspect > limits.max_screenshot_aspect:
+        return subject.fail(
+            "screenshot",
+            f"A screenshot of {width}x{height} has an aspect ratio over {limits.max_screenshot_aspect:g}:1.",
+        )
+    return subject.passed("screenshot", f"{width}x{height}, aspect {aspect:.2f}:1")
+
+
+def _header_size(subject: Subject, pil_format: str) -> tuple[int, int]:
+    """The size an image's header claims, read by Pillow's plugin without decoding (nor Pillow's own bomb check)."""
+    Image.init()
+    factory, _ = Image.OPEN[pil_format]
+    with subject.path.open("rb") as handle:
+        return factory(handle, subject.name).size  # the plugin refuses a file that is not its format
+
+
+def _decode(subject: Subject, pil_format: str, label: str) -> None:
+    # Any exception here comes from a hostile or broken file (Pillow raises many kinds): it is the finding.
+    try:
+        # Our limits first, from the header alone; Pillow's guard (a warning past ~89 MP) stays as a second one.
+        if not check_dimensions(subject, *_header_size(subject, pil_format)):
+            return
+        with Image.open(subject.path, formats=[pil_format]) as image:
+            subject.info["mode"] = image.mode
+            image.verify()  # structure and checksums (PNG CRCs)
+        with Image.open(subject.path, formats=[pil_format]) as image:
+            image.load()  # every pixel of the first frame: a truncated file fails here
+            subject.info["animated"] = bool(getattr(image, "is_animated", False))
+    except Image.DecompressionBombError as exc:
+        subject.fail("decompression_bomb", f"Refused as a decompression bomb: {exc}")
+        return
+    except Exception as exc:
+        subject.fail("decode", f"The {label} does not decode: {exc}.")
+        return
+    subject.passed("decode", f"Decoded {subject.info['width']}x{subject.info['height']} {subject.info['mode']}")
+
+
+def _image(
+    format: str, *, label: str, pil_format: str, mime_type: str, extensions: tuple[str, ...], magic: Sniffer | None
+) -> None:
+    def validate(subject: Subject) -> None:
+        if magic is not None:
+            if not magic(subject.head):
+                subject.fail("signature", f"Not a {label}: the file does not start with the {label} signature.")
+                return
+            subject.passed("signature", f"{label} signature")
+        _decode(subject, pil_format, label)
+
+    validate.__doc__ = f"{label}: signature, dimensions from the header, then a full decode (verify + load)."
+    register(
+        format, label=label, mime_type=mime_type, category="asset", also=IMAGE_ALSO, extensions=extensions, magic=magic
+    )(validate)
+
+
+def _bmp(head: bytes) -> bool:
+    # "BM" alone is too weak; the DIB header size that follows is one of a few known values.
+    return (
+        head[:2] == b"BM"
+        and len(head) >= 18
+        and struct.unpack_from("<I", head, 14)[0] in {12, 40, 52, 56, 64, 108, 124}
+    )
+
+
+_image(
+    "png",
+    label="PNG image",
+    pil_format="PNG",
+    mime_type="image/png",
+    extensions=(".png",),
+    magic=prefix(b"\x89PNG\r\n\x1a\n"),
+)
+_image(
+    "jpeg",
+    label="JPEG image",
+    pil_format="JPEG",
+    mime_type="image/jpeg",
+    extensions=(".jpg", ".jpeg", ".jpe", ".jfif"),
+    magic=prefix(b"\xff\xd8\xff"),
+)
+_image(
+    "gif",
+    label="GIF image",
+    pil_format="GIF",
+    mime_type="image/gif",
+    extensions=(".gif",),
+    magic=prefix(b"GIF87a", b"GIF89a"),
+)
+_image(
+    "webp",
+    label="WebP image",
+    pil_format="WEBP",
+    mime_type="image/webp",
+    extensions=(".webp",),
+    magic=lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP",
+)
+_image("bmp", label="BMP image", pil_format="BMP", mime_type="image/bmp", extensions=(".bmp", ".dib"), magic=_bmp)
+_image(
+    "tga",
+    label="TGA image",
+    pil_format="TGA",
+    mime_type="image/x-tga",
+    extensions=(".tga", ".icb", ".vda", ".vst"),
+    magic=None,
+)
+
+
+# --- Aseprite: not decodable by Pillow; its header and frame table are checked --------------------------
+
+_ASE_HEADER = struct.Struct("<IHHHHH")
+_ASE_FRAME = struct.Struct("<IH")
+ASE_HEADER_BYTES = 128
+
+
+@register(
+    "aseprite",
+    label="Aseprite sprite",
+    mime_type="image/x-aseprite",
+    category="asset",
+    extensions=(".ase", ".aseprite"),
+)
+def validate_aseprite(subject: Subject) -> None:
+    """Aseprite: magic 0xA5E0, the file size it records, sane dimensions and depth, and every frame's header."""
+    if subject.size < ASE_HEADER_BYTES or subject.head[4:6] != b"\xe0\xa5":
+        subject.fail("signature", "Not an Aseprite file: no 0xA5E0 magic in a 128-byte header.")
+        return
+    recorded, _, frames, width, height, depth = _ASE_HEADER.unpack_from(subject.head)
+    subject.passed("signature", "Aseprite magic 0xA5E0")
+    subject.info.update(frames=frames, color_depth=depth)
+    if recorded != subject.size:
+        subject.fail("file_size", f"The header records {recorded} bytes but the file has {subject.size}: truncated?")
+        return
+    if depth not in {8, 16, 32}:
+        subject.fail("color_depth", f"Colour depth {depth} is not 8, 16 or 32 bits.")
+        return
+    if not check_dimensions(subject, width, height):
+        return
+    offset = ASE_HEADER_BYTES
+    with subject.path.open("rb") as handle:
+        for index in range(frames):
+            handle.seek(offset)
+            header = handle.read(_ASE_FRAME.size)
+            if len(header) < _ASE_FRAME.size:
+                subject.fail("frames", f"Frame {index + 1} of {frames} is missing: the file is truncated.")
+                return
+            length, magic = _ASE_FRAME.unpack(header)
+            if magic != 0xF1FA or length < 16:
+                subject.fail("frames", f"Frame {index + 1} has no valid frame header (magic 0xF1FA).")
+                return
+            offset += length
+    if offset != subject.size:
+        subject.fail("frames", f"The frames cover {offset} bytes of {subject.size}.")
+        return
+    subject.passed("frames", f"{frames} frames, headers intact")

@@ -1,0 +1,228 @@
+"""gateway/app/validation/images.py: images decode in full, with sane dimensions; screenshots look like screens."""
+
+import io
+import os
+import struct
+import zlib
+
+import pytest
+from PIL import Image
+
+from gateway.app.validation import Limits
+from tests.app.validation.helpers import failed, passed
+
+
+def image_bytes(fmt: str, size=(64, 48), mode="RGB", noise: bool = False, **options) -> bytes:
+    if noise:
+        image = Image.frombytes(mode, size, os.urandom(size[0] * size[1] * len(mode)))
+    else:
+        image = Image.new(mode, size, (200, 30, 90) if mode == "RGB" else None)
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims the given size, with a tiny (and wrong) image stream: a decompression bomb shape."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + png_chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "expected", "mime"),
+    [
+        ("sprite.png", "PNG", "png", "image/png"),
+        ("photo.jpg", "JPEG", "jpeg", "image/jpeg"),
+        ("anim.gif", "GIF", "gif", "image/gif"),
+        ("tile.webp", "WEBP", "webp", "image/webp"),
+        ("icon.bmp", "BMP", "bmp", "image/bmp"),
+        ("texture.tga", "TGA", "tga", "image/x-tga"),
+    ],
+)
+def test_real_images_are_valid_assets(check, name, fmt, expected, mime):
+    report = check(name, image_bytes(fmt, noise=True))
+
+    assert report.status == "valid", report.errors
+    assert (report.format, report.mime_type, report.category) == (expected, mime, "asset")
+    assert report.info["width"] == 64
+    assert report.info["height"] == 48
+    assert report.info["mode"] in {"RGB", "P"}  # GIF is palette-based
+    assert {"dimensions", "decode"} <= passed(report)
+
+
+def test_an_animated_gif_is_reported_as_animated(check):
+    frames = [Image.new("RGB", (16, 16), color) for color in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:])
+
+    report = check("walk.gif", buffer.getvalue())
+
+    assert report.status == "valid"
+    assert report.info["animated"] is True
+
+
+def test_a_truncated_png_fails_to_decode(check):
+    data = image_bytes("PNG", size=(256, 256), noise=True)
+
+    report = check("cut.png", data[: len(data) // 2])
+
+    assert report.status == "invalid"
+    assert "decode" in failed(report)
+    assert report.errors
+
+
+def test_a_truncated_jpeg_fails_to_decode(check):
+    data = image_bytes("JPEG", size=(256, 256), noise=True)
+    report = check("cut.jpg", data[: len(data) // 2])
+    assert "decode" in failed(report)
+
+
+def test_a_png_with_a_bad_checksum_fails(check):
+    data = bytearray(image_bytes("PNG", size=(64, 64), noise=True))
+    data[-20] ^= 0xFF  # inside the last IDAT: its CRC no longer matches
+    report = check("flipped.png", bytes(data))
+    assert report.status == "invalid"
+
+
+def test_a_file_named_png_that_is_not_a_png(check):
+    report = check("player.png", b"this is a text file pretending to be an image\n")
+
+    assert report.status == "invalid"
+    assert report.format == "png"
+    assert "signature" in failed(report)
+    assert "does not start with the PNG image signature" in report.errors[0]
+
+
+def test_a_jpeg_named_png_is_flagged(check):
+    report = check("player.png", image_bytes("JPEG"))
+
+    assert report.status == "invalid"
+    assert report.format == "jpeg"  # the content decides
+    assert "says PNG image, but the content is a JPEG image" in failed(report)["format"]
+
+
+def test_a_decompression_bomb_is_refused_before_decoding(check):
+    report = check("bomb.png", png_header_only(100_000, 100_000))
+
+    assert report.status == "invalid"
+    assert "100000x100000 exceeds 16384 px" in failed(report)["dimensions"]
+    assert "decode" not in passed(report)
+
+
+def test_pillow_still_guards_when_the_limits_are_raised_past_its_own(check):
+    lax = Limits(max_image_side=1_000_000, max_image_pixels=10**12)
+
+    report = check("bomb.png", png_header_only(100_000, 100_000), limits=lax)
+
+    assert "decompression bomb" in failed(report)["decompression_bomb"]
+
+
+@pytest.mark.parametrize(
+    ("size", "limits", "message"),
+    [
+        ((20_000, 10), Limits(), "exceeds 16384 px"),
+        ((12_000, 12_000), Limits(), "more than 100000000"),
+        ((64, 64), Limits(min_image_side=128), "smaller than 128 px"),
+    ],
+)
+def test_dimensions_are_checked_from_the_header(check, size, limits, message):
+    report = check("big.png", png_header_only(*size), limits=limits)
+
+    assert report.status == "invalid"
+    assert message in failed(report)["dimensions"]
+    assert "decode" not in passed(report)  # refused before any pixel was decoded
+
+
+def test_screenshots_are_recognised_by_name_and_need_screen_like_dimensions(check):
+    good = check("Screenshot 2026-11-25 at 10.00.png", image_bytes("PNG", size=(1280, 720)))
+    spanish = check("Captura de pantalla.png", image_bytes("PNG", size=(800, 600)))
+    tiny = check("screen_shot.png", image_bytes("PNG", size=(32, 32)))
+    strip = check("level.png", image_bytes("PNG", size=(1000, 100)), category="screenshot")
+
+    assert good.status == "valid"
+    assert good.category == "screenshot"
+    assert spanish.category == "screenshot"
+    assert "under 64 px" in failed(tiny)["screenshot"]
+    assert "aspect ratio over 4:1" in failed(strip)["screenshot"]
+
+
+def test_a_declared_asset_named_like_a_screenshot_stays_an_asset(check):
+    report = check("screenshot.png", image_bytes("PNG", size=(16, 16)), category="asset")
+    assert report.status == "valid"
+    assert report.category == "asset"
+
+
+def test_code_declared_for_a_png_contradicts_the_content(check):
+    report = check("sprite.png", image_bytes("PNG"), category="code")
+
+    assert report.status == "invalid"
+    assert "Declared 'code'; a PNG image can be: asset, screenshot." in report.errors
+
+
+def test_garbage_after_a_valid_signature_does_not_decode(check):
+    descriptor = b",\x00\x00\x00\x00\x10\x00\x10\x00\x00\x02"  # a 16x16 image, LZW code size 2
+    gif = b"GIF89a" + struct.pack("<HH", 16, 16) + b"\x00\x00\x00" + descriptor
+    broken = check("broken.gif", gif + b"\x05\xff\xff\xff\xff\xff\x00;")
+    truncated = check("cut.gif", gif + b"\x05\x84\x8f\xa9\xcb")
+
+    assert "broken data stream" in failed(broken)["decode"]
+    assert "truncated" in failed(truncated)["decode"]
+
+
+def test_a_tga_that_pillow_does_not_recognise(check):
+    report = check("broken.tga", b"\x00\x09\x09" + os.urandom(100))
+    assert report.status == "invalid"
+    assert "decode" in failed(report)
+
+
+def aseprite(frames: int = 1, width: int = 32, height: int = 32, depth: int = 32, size_delta: int = 0) -> bytes:
+    frame = struct.pack("<IHHH2xI", 16, 0xF1FA, 0, 100, 0)
+    size = 128 + 16 * frames
+    header = struct.pack("<IHHHHH", size + size_delta, 0xA5E0, frames, width, height, depth).ljust(128, b"\0")
+    return header + frame * frames
+
+
+def test_an_aseprite_file_has_its_header_and_frames_checked(check):
+    report = check("hero.aseprite", aseprite(frames=3))
+
+    assert report.status == "valid", report.errors
+    assert report.format == "aseprite"
+    assert report.info["frames"] == 3
+    assert report.info["width"] == 32
+
+
+@pytest.mark.parametrize(
+    ("data", "check_name"),
+    [
+        (b"not an aseprite file at all" * 10, "signature"),
+        (aseprite(size_delta=10), "file_size"),
+        (aseprite(depth=24), "color_depth"),
+        (aseprite(width=0), "dimensions"),
+        (aseprite(frames=2)[:-16] + b"\0" * 16, "frames"),
+    ],
+)
+def test_broken_aseprite_files(check, data, check_name):
+    report = check("hero.ase", data)
+    assert check_name in failed(report)
+
+
+def test_aseprite_frame_table_problems(check):
+    missing_frame = bytearray(aseprite(frames=2))
+    missing_frame[6:8] = struct.pack("<H", 3)  # claims 3 frames, has 2
+    short = bytearray(aseprite(frames=1))
+    short[128:132] = struct.pack("<I", 8)  # a frame shorter than its own header
+
+    assert "missing" in failed(check("a.ase", bytes(missing_frame)))["frames"]
+    assert "no valid frame header" in failed(check("b.ase", bytes(short)))["frames"]
+    extra = aseprite(frames=1) + b"\0" * 4
+    patched = struct.pack("<I", len(extra)) + extra[4:]
+    assert "cover" in failed(check("c.ase", patched))["frames"]
