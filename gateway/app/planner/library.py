@@ -166,15 +166,18 @@ def kebab(value: str) -> str:
     return "-".join(w.lower() for w in words(value))
 
 
+_ACRONYMS = {"ui": "UI", "hud": "HUD", "ai": "AI", "fx": "FX", "vfx": "VFX", "sfx": "SFX", "cg": "CG", "cgs": "CGs"}
+
+
 def pascal(value: str) -> str:
-    """player controller → PlayerController; level 1 2 → Level1_2 (digits stay apart)."""
+    """player controller → PlayerController; hud → HUD; level 1 2 → Level1_2 (digits stay apart)."""
     out = ""
     previous_digit = False
     for w in words(value):
         is_digit = w.isdigit()
         if is_digit and previous_digit:
             out += "_"
-        out += w if is_digit else w[:1].upper() + w[1:]
+        out += w if is_digit else _ACRONYMS.get(w.lower(), w[:1].upper() + w[1:])
         previous_digit = is_digit
     return out
 
@@ -368,7 +371,7 @@ def normalise_feature(value: str) -> str:
             text, negated = text[len(prefix) :], True
             break
     plain = normalise_text(text)
-    canonical = load_library().feature_aliases.get(plain) or kebab(plain) or plain
+    canonical = load_library().feature_aliases.get(plain) or kebab(plain) or text
     return f"no-{canonical}" if negated else canonical
 
 

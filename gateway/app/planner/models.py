@@ -251,15 +251,17 @@ class TaskChanges(BaseModel):
         json_schema_extra={"examples": [{"priority": 5, "estimates": {"story_points": 8, "time_hours": 20}}]},
     )
 
-    title: Title | None = None
-    description: Text | None = None
-    discipline: Discipline | None = None
-    acceptance_criteria: list[Annotated[str, Field(max_length=1000)]] | None = Field(default=None, max_length=50)
-    deliverables: list[Deliverable] | None = Field(default=None, max_length=50)
-    estimates: Estimates | None = None
-    priority: int | None = Field(default=None, ge=1, le=5)
-    dependencies: list[Code] | None = Field(default=None, max_length=100)
-    mcp_tools: list[ToolRef] | None = Field(default=None, max_length=30)
+    title: Title | None = Field(default=None, description="New title")
+    description: Text | None = Field(default=None, description="New description")
+    discipline: Discipline | None = Field(default=None, description="New discipline")
+    acceptance_criteria: list[Annotated[str, Field(max_length=1000)]] | None = Field(
+        default=None, max_length=50, description="Replaces the acceptance criteria"
+    )
+    deliverables: list[Deliverable] | None = Field(default=None, max_length=50, description="Replaces the deliverables")
+    estimates: Estimates | None = Field(default=None, description="New estimates")
+    priority: int | None = Field(default=None, ge=1, le=5, description="New priority, 1 to 5")
+    dependencies: list[Code] | None = Field(default=None, max_length=100, description="Replaces the dependencies")
+    mcp_tools: list[ToolRef] | None = Field(default=None, max_length=30, description="Replaces the suggested tools")
 
     @field_validator("*")
     @classmethod

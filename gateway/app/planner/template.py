@@ -126,7 +126,8 @@ def resolve_brief(
     if not platforms:
         platforms = list(engine.default_platforms)
         if platforms_asked:
-            notes.append(f"No requested platform fits {engine.name}; builds target {_join(platforms)} instead.")
+            names = [library.platform_names.get(p, p) for p in platforms]
+            notes.append(f"No requested platform fits {engine.name}; builds target {_join(names)} instead.")
 
     features = _active_features(library, genre, scope, choices, platforms, notes)
     tokens = _tokens(library, brief, genre, engine, scope, platforms)
@@ -348,9 +349,11 @@ def render_task(spec: TaskSpec, context: BriefContext, library: Library | None =
     deliverables: list[Deliverable] = []
     paths: list[str] = []
     for item in spec.deliverables:
-        if item.kind not in engine.deliverables:
-            raise TemplateError(f"{where}: {engine.key} has no deliverable kind {item.kind!r}")
-        pattern, category = engine.deliverables[item.kind]
+        # Painted (non-pixel) art keeps layered paintings as its source instead of Aseprite files.
+        kind = "painting_source" if item.kind == "sprite_source" and not context.pixel_art else item.kind
+        if kind not in engine.deliverables:
+            raise TemplateError(f"{where}: {engine.key} has no deliverable kind {kind!r}")
+        pattern, category = engine.deliverables[kind]
         path = pattern.format(
             dir=snake(item.dir),
             Dir=pascal(item.dir),
