@@ -43,6 +43,9 @@ def test_engine_data_is_complete_and_consistent(catalogue: Catalogue) -> None:
             assert engine.conventions[key], (engine.key, key)
         assert set(engine.default_platforms) <= set(engine.platforms)
         assert engine.release_steps
+        assert set(engine.servers) == {"design", "programming", "art", "audio", "ui", "qa", "release"}
+        for names in engine.servers.values():
+            assert all(catalogue.get(name) and catalogue.fits_engine(name, engine.key) for name in names)
         for pattern, category in engine.deliverables.values():
             assert category in CATEGORIES
             assert pattern.format(dir="d", Dir="D", name="n", Name="N", kebab="k")

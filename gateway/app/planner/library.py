@@ -77,6 +77,7 @@ class EngineSpec:
     conventions: dict[str, Any]
     vocab: dict[str, str]
     roles: dict[str, tuple[str, ...]]
+    servers: dict[str, tuple[str, ...]]
     deliverables: dict[str, tuple[str, str]]
     platforms: dict[str, str]
     release_steps: tuple[str, ...]
@@ -297,6 +298,7 @@ def _engine(data: dict[str, Any]) -> EngineSpec:
         conventions=dict(data["conventions"]),
         vocab=dict(data["vocab"]),
         roles={name: tuple(refs) for name, refs in data["roles"].items()},
+        servers={discipline: tuple(names) for discipline, names in data["servers"].items()},
         deliverables={kind: (spec["path"], spec["category"]) for kind, spec in data["deliverables"].items()},
         platforms=dict(data["platforms"]),
         release_steps=tuple(data["release"]["steps"]),

@@ -38,7 +38,7 @@ from gateway.app.planner.models import (
     Scope,
     TaskDraft,
 )
-from gateway.app.planner.validation import ensure_valid
+from gateway.app.planner.validation import engine_of, ensure_valid
 
 MIN_TASKS = 12
 MAX_TASKS = 40
@@ -498,7 +498,7 @@ class TemplatePlanner:
 
             previous = request.previous or build_plan(resolve_brief(request.brief))
             draft = revise(previous=previous, brief=request.brief, feedback=request.feedback, catalogue=self.catalogue)
-        ensure_valid(draft, self.catalogue, engine=draft.template.rsplit("/", 1)[1] if draft.template else None)
+        ensure_valid(draft, self.catalogue, engine=engine_of(draft))
         return draft
 
 
@@ -506,21 +506,12 @@ def game_defaults(brief: GameBrief) -> dict[str, Any]:
     """The initial project context for a brief: game facts, engine conventions, constraints, glossary, template."""
     context = resolve_brief(brief)
     library = load_library()
-    catalogue = load_catalogue()
     engine, genre = context.engine, context.genre
-    conventions = dict(engine.conventions)
-    conventions = {"engine": engine.name, "language": engine.language, **conventions}
-    servers: dict[str, list[str]] = {}
-    for discipline in DISCIPLINES:
-        servers[discipline] = [
-            server.name
-            for server in catalogue.servers
-            if discipline in server.disciplines and (not server.engines or engine.key in server.engines)
-        ]
+    conventions = {"engine": engine.name, "language": engine.language, **engine.conventions}
+    servers = {discipline: list(engine.servers.get(discipline, ())) for discipline in DISCIPLINES}
     constraints = list(genre.defaults.get("constraints", []))
     constraints.append(f"Engine: {engine.name} ({engine.language}); follow its conventions for folders and naming.")
-    if context.tokens["art_style"]:
-        constraints.append(f"Art style: {context.tokens['art_style']}.")
+    constraints.append(f"Art style: {context.tokens['art_style']}.")
     return {
         "game": {
             "title": brief.title,
