@@ -149,3 +149,13 @@ def test_every_public_model_documents_a_valid_example(model: type[BaseModel]) ->
         model.model_validate(example)
     described = [name for name, prop in schema.get("properties", {}).items() if "description" in prop]
     assert described or model in {Estimates}, f"{model.__name__} documents no field"
+
+
+def test_a_draft_round_trips_through_details(plan: PlanDraft) -> None:
+    details = plan.details()
+    assert details["template"] == "platformer-2d/godot"
+    assert details["template_keys"][plan.tasks[0].code] == plan.tasks[0].template_key
+    rows = [t.model_dump(exclude={"template_key"}) for t in plan.tasks]  # what task rows hold
+    restored = PlanDraft.from_parts(summary=plan.summary, tasks=rows, details=details)
+    assert restored.model_dump() == plan.model_dump()
+    assert PlanDraft.from_parts(summary="S", tasks=plan.tasks[:1]).template is None

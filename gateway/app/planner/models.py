@@ -232,6 +232,40 @@ class PlanDraft(BaseModel):
         "removed code is never reused",
     )
 
+    def details(self) -> dict[str, Any]:
+        """What a stored plan version needs besides its summary and task rows (for a `details` JSON column)."""
+        return {
+            "template": self.template,
+            "scope": self.scope,
+            "features": list(self.features),
+            "highest_code": self.highest_code,
+            "notes": list(self.notes),
+            "template_keys": {t.code: t.template_key for t in self.tasks if t.template_key},
+        }
+
+    @classmethod
+    def from_parts(
+        cls, *, summary: str, tasks: list["TaskDraft | dict[str, Any]"], details: dict[str, Any] | None = None
+    ) -> "PlanDraft":
+        """Rebuild a draft from a stored summary, task rows (TaskDraft fields) and the `details()` it was saved with."""
+        details = details or {}
+        keys = details.get("template_keys", {})
+        rows = []
+        for item in tasks:
+            row = item.model_dump() if isinstance(item, BaseModel) else dict(item)
+            if not row.get("template_key") and row.get("code") in keys:
+                row["template_key"] = keys[row["code"]]
+            rows.append(row)
+        return cls(
+            summary=summary,
+            tasks=rows,
+            notes=details.get("notes", []),
+            template=details.get("template"),
+            scope=details.get("scope", "mvp"),
+            features=details.get("features", []),
+            highest_code=details.get("highest_code", 0),
+        )
+
 
 class NewTask(_TaskFields):
     """A task to add: code and idx may be left out (the code becomes the next free T-NNN)."""
