@@ -69,7 +69,6 @@ class WorkingPlan:
     choices: list[str]
     template: str | None
     generation_notes: list[str]
-    scope_changed: bool = False
     moves: list[tuple[str, str | None]] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
 
@@ -348,7 +347,7 @@ def _scope(plan: WorkingPlan, edit: ChangeScope, check: _Checker, brief: GameBri
     if scope != plan.scope:
         changes.append(f"scope {plan.scope} → {scope}")
     changes += [f"+{f}" for f in edit.add_features] + [f"-{f}" for f in edit.remove_features]
-    plan.scope, plan.choices, plan.scope_changed = scope, choices, True
+    plan.scope, plan.choices = scope, choices
     plan.generation_notes = [*new_context.fallbacks, *new.notes]
     plan.labels.append(f"rebuilt from the template ({', '.join(changes) or 'same scope and features'})")
 

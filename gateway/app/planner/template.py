@@ -84,8 +84,8 @@ def _join(items: list[str]) -> str:
 
 
 def _fallback_note(kind: str, resolution: Resolution, name: str) -> str:
-    asked = f"'{resolution.requested}'" if resolution.requested else "none"
-    return f"{kind} fallback: asked for {asked}, planned with the {name} template — {resolution.reason}."
+    asked = f"asked for '{resolution.requested}'" if resolution.requested else "none given"
+    return f"{kind} fallback: {asked}, planned with the {name} template — {resolution.reason}."
 
 
 def resolve_brief(
@@ -154,11 +154,15 @@ def _active_features(
         base = choice.removeprefix("no-")
         if base not in library.features:
             known = ", ".join(library.features)
-            what = "remove" if choice.startswith("no-") else "add"
-            notes.append(
-                f"Feature '{base}' is not a module the template planner knows, so it could not {what} tasks for it "
-                f"(known modules: {known}); plan it with an 'add' edit or leave it to an LLM planner."
-            )
+            if choice.startswith("no-"):
+                notes.append(
+                    f"The template planner has no module for feature '{base}', so there was nothing to remove."
+                )
+            else:
+                notes.append(
+                    f"The template planner has no module for feature '{base}', so no tasks were added for it (known "
+                    f"modules: {known}); plan it with an 'add' edit or leave it to an LLM planner."
+                )
     active = set(wanted & set(library.features))
     for feature, smallest in genre.default_features().items():
         if feature in removed:
@@ -291,9 +295,7 @@ def stable_order(keys: list[str], deps: dict[str, list[str]], rank: dict[str, An
     return order if len(order) == len(keys) else None
 
 
-def _trim(
-    included: list[TaskSpec], deps: dict[str, list[str]], context: BriefContext
-) -> tuple[list[TaskSpec], list[TaskSpec]]:
+def _trim(included: list[TaskSpec], deps: dict[str, list[str]]) -> tuple[list[TaskSpec], list[TaskSpec]]:
     """Drop the least important tasks until the plan fits MAX_TASKS.
 
     Never dropped: prototype tasks (including each feature's core), tasks marked essential, and the last task of a
@@ -398,7 +400,7 @@ def blueprint(context: BriefContext) -> Blueprint:
     candidates, universe = _universe(context)
     included = [spec for spec in candidates if _included(spec, context.scope)]
     deps = _dependencies(included, universe)
-    included, dropped = _trim(included, deps, context)
+    included, dropped = _trim(included, deps)
     source = {spec.key: i for i, spec in enumerate(candidates)}
     rank = {
         spec.key: (spec.stage, DISCIPLINE_RANK[spec.discipline], -spec.priority, source[spec.key]) for spec in included
