@@ -1,0 +1,465 @@
+"""Structured feedback applied to a plan: add, remove, edit, move, split, merge tasks, and change scope.
+
+Edits apply in order to a working copy. Codes are stable: a task keeps its code across versions and new tasks are
+numbered above the highest code the plan ever used. An edit that names a task, dependency or tool that does not
+exist is refused, and every refused edit is reported at once (`loc` = ["edits", i, …]). Free text is never
+interpreted: it is recorded as kept for an LLM planner.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.app.errors import InvalidInput
+from gateway.app.planner.catalogue import Catalogue
+from gateway.app.planner.models import (
+    AddTask,
+    ChangeScope,
+    EditTask,
+    Feedback,
+    GameBrief,
+    MergeTasks,
+    MoveTask,
+    NewTask,
+    PlanDraft,
+    RemoveTask,
+    Scope,
+    SplitTask,
+    TaskDraft,
+)
+from gateway.app.planner.template import Blueprint, blueprint, resolve_brief, stable_order, summarise
+from gateway.app.planner.validation import engine_of
+
+REVISION = "Revision: "
+EDITABLE = (
+    "title",
+    "description",
+    "discipline",
+    "acceptance_criteria",
+    "deliverables",
+    "estimates",
+    "priority",
+    "mcp_tools",
+)
+_NUMBER = re.compile(r"^T-(\d+)$")
+
+
+def _number(code: str) -> int:
+    match = _NUMBER.match(code)
+    return int(match.group(1)) if match else 0
+
+
+def _dedupe(items: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for item in items:
+        if item not in out:
+            out.append(item)
+    return out
+
+
+@dataclass
+class WorkingPlan:
+    """A plan being edited: task fields by code, the wanted order, and the code counter."""
+
+    order: list[str]
+    tasks: dict[str, dict[str, Any]]
+    highest: int
+    scope: Scope
+    choices: list[str]
+    template: str | None
+    generation_notes: list[str]
+    moves: list[tuple[str, str | None]] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, draft: PlanDraft) -> "WorkingPlan":
+        """A working copy of a draft."""
+        ordered = sorted(draft.tasks, key=lambda t: t.idx)
+        highest = max([draft.highest_code, *(_number(t.code) for t in draft.tasks)])
+        return cls(
+            order=[t.code for t in ordered],
+            tasks={t.code: t.model_dump(exclude={"code", "idx"}) for t in ordered},
+            highest=highest,
+            scope=draft.scope,
+            choices=list(draft.features),
+            template=draft.template,
+            generation_notes=[n for n in draft.notes if not n.startswith(REVISION)],
+        )
+
+    def next_code(self) -> str:
+        """The next free code above every code used so far."""
+        self.highest += 1
+        return f"T-{self.highest:03d}"
+
+    def claim(self, code: str) -> None:
+        """Record a code chosen by the user, so later codes stay above it."""
+        self.highest = max(self.highest, _number(code))
+
+    def remove(self, code: str) -> None:
+        """Drop a task; tasks that depended on it inherit its dependencies."""
+        inherited = self.tasks[code]["dependencies"]
+        del self.tasks[code]
+        self.order.remove(code)
+        for other_code, other in self.tasks.items():
+            if code in other["dependencies"]:
+                deps = [d for d in other["dependencies"] if d != code]
+                other["dependencies"] = _dedupe(deps + [d for d in inherited if d != other_code])
+
+    def redirect(self, old: str, new: str, *, skip: set[str]) -> None:
+        """Point every dependency on `old` at `new` (tasks in `skip` keep theirs)."""
+        for code, task in self.tasks.items():
+            if code in skip or old not in task["dependencies"]:
+                continue
+            deps = [new if d == old else d for d in task["dependencies"]]
+            task["dependencies"] = _dedupe([d for d in deps if d != code])
+
+
+class _Checker:
+    """Collects the problems of one edit, located under ["edits", i, …]."""
+
+    def __init__(self, plan: WorkingPlan, catalogue: Catalogue, engine: str | None, index: int) -> None:
+        self.plan, self.catalogue, self.engine, self.index = plan, catalogue, engine, index
+        self.problems: list[dict[str, Any]] = []
+
+    def add(self, loc: list[Any], msg: str, type_: str) -> None:
+        self.problems.append({"loc": ["edits", self.index, *loc], "msg": msg, "type": type_})
+
+    def task(self, loc: list[Any], code: str | None) -> None:
+        if code is not None and code not in self.plan.tasks:
+            self.add(loc, f"{code} is not a task of the plan", "task_unknown")
+
+    def dependencies(self, loc: list[Any], deps: list[str], *, own: str | None = None) -> None:
+        for j, dep in enumerate(deps):
+            if own is not None and dep == own:
+                self.add([*loc, j], f"{dep} cannot depend on itself", "dependency_self")
+            elif dep not in self.plan.tasks:
+                self.add([*loc, j], f"{dep} is not a task of the plan", "dependency_unknown")
+
+    def tools(self, loc: list[Any], refs: list[str]) -> None:
+        for j, ref in enumerate(refs):
+            if not self.catalogue.is_known(ref):
+                self.add([*loc, j], f"{ref!r} is not a tool in the catalogue", "tool_unknown")
+            elif self.engine and not self.catalogue.fits_engine(ref, self.engine):
+                self.add([*loc, j], f"{ref!r} does not fit a {self.engine} plan", "tool_wrong_engine")
+
+    def new_task(self, loc: list[Any], task: NewTask) -> None:
+        self.dependencies([*loc, "dependencies"], task.dependencies)
+        self.tools([*loc, "mcp_tools"], task.mcp_tools)
+
+    def changes(self, loc: list[Any], changes: dict[str, Any], *, own: str | None) -> None:
+        self.dependencies([*loc, "dependencies"], changes.get("dependencies", []), own=own)
+        self.tools([*loc, "mcp_tools"], changes.get("mcp_tools", []))
+
+
+def _new_fields(task: NewTask) -> dict[str, Any]:
+    fields = task.model_dump(exclude={"code", "idx"})
+    fields["template_key"] = None
+    return fields
+
+
+def _add(plan: WorkingPlan, edit: AddTask, check: _Checker) -> None:
+    check.task(["after"], edit.after)
+    if edit.task.code is not None and edit.task.code in plan.tasks:
+        check.add(["task", "code"], f"{edit.task.code} is already used", "code_duplicate")
+    check.new_task(["task"], edit.task)
+    if check.problems:
+        return
+    if edit.task.code:
+        code = edit.task.code
+        plan.claim(code)
+    else:
+        code = plan.next_code()
+    plan.tasks[code] = _new_fields(edit.task)
+    if edit.after is not None:
+        position = plan.order.index(edit.after) + 1
+    elif edit.task.idx is not None:
+        position = min(edit.task.idx, len(plan.order))
+    else:
+        position = len(plan.order)
+    plan.order.insert(position, code)
+    plan.labels.append(f"added {code}")
+
+
+def _remove(plan: WorkingPlan, edit: RemoveTask, check: _Checker) -> None:
+    check.task(["code"], edit.code)
+    if check.problems:
+        return
+    plan.remove(edit.code)
+    plan.labels.append(f"removed {edit.code}")
+
+
+def _edit(plan: WorkingPlan, edit: EditTask, check: _Checker) -> None:
+    check.task(["code"], edit.code)
+    changes = edit.changes.changed()
+    check.changes(["changes"], changes, own=edit.code)
+    if check.problems:
+        return
+    plan.tasks[edit.code].update(changes)
+    plan.labels.append(f"edited {edit.code} ({', '.join(changes) or 'nothing'})")
+
+
+def _move(plan: WorkingPlan, edit: MoveTask, check: _Checker) -> None:
+    check.task(["code"], edit.code)
+    check.task(["after"], edit.after)
+    if edit.after == edit.code:
+        check.add(["after"], "a task cannot move after itself", "move_self")
+    if check.problems:
+        return
+    plan.order.remove(edit.code)
+    position = 0 if edit.after is None else plan.order.index(edit.after) + 1
+    plan.order.insert(position, edit.code)
+    plan.moves.append((edit.code, edit.after))
+    plan.labels.append(f"moved {edit.code} {'to the start' if edit.after is None else f'after {edit.after}'}")
+
+
+def _split(plan: WorkingPlan, edit: SplitTask, check: _Checker) -> None:
+    check.task(["code"], edit.code)
+    chosen: set[str] = set()
+    for k, part in enumerate(edit.into):
+        loc = ["into", k]
+        if k == 0 and part.code not in (None, edit.code):
+            check.add([*loc, "code"], f"the first part keeps the code {edit.code}", "split_code")
+        elif k > 0 and part.code is not None and (part.code in plan.tasks or part.code in chosen):
+            check.add([*loc, "code"], f"{part.code} is already used", "code_duplicate")
+        if k > 0 and part.code:
+            chosen.add(part.code)
+        check.dependencies([*loc, "dependencies"], part.dependencies, own=edit.code if k == 0 else None)
+        check.tools([*loc, "mcp_tools"], part.mcp_tools)
+    if check.problems:
+        return
+    original = plan.tasks[edit.code]
+    codes = [edit.code]
+    for part in edit.into[1:]:
+        if part.code:
+            plan.claim(part.code)
+            codes.append(part.code)
+        else:
+            codes.append(plan.next_code())
+    pieces = {}
+    for k, (code, part) in enumerate(zip(codes, edit.into, strict=True)):
+        fields = _new_fields(part)
+        if k == 0:
+            fields["template_key"] = original["template_key"]
+            fields["dependencies"] = _dedupe(original["dependencies"] + part.dependencies)
+        else:
+            fields["dependencies"] = _dedupe([codes[k - 1], *part.dependencies])
+        fields["dependencies"] = [d for d in fields["dependencies"] if d != code]
+        pieces[code] = fields
+    plan.redirect(edit.code, codes[-1], skip=set(codes))
+    plan.tasks.update(pieces)
+    position = plan.order.index(edit.code)
+    plan.order[position : position + 1] = codes
+    plan.labels.append(f"split {edit.code} into {', '.join(codes)}")
+
+
+def _merge(plan: WorkingPlan, edit: MergeTasks, check: _Checker) -> None:
+    seen: set[str] = set()
+    for j, code in enumerate(edit.codes):
+        check.task(["codes", j], code)
+        if code in seen:
+            check.add(["codes", j], f"{code} is listed twice", "merge_duplicate")
+        seen.add(code)
+    into = edit.into.changed() if edit.into else {}
+    check.changes(["into"], into, own=edit.codes[0])
+    if check.problems:
+        return
+    survivor, others = edit.codes[0], edit.codes[1:]
+    merged = plan.tasks[survivor]
+    parts = [plan.tasks[code] for code in others]
+    merged["description"] = "\n\n".join(
+        [
+            merged["description"],
+            *(f"Merged from {code} — {t['title']}: {t['description']}" for code, t in zip(others, parts, strict=True)),
+        ]
+    )[:20_000]
+    for name in ("acceptance_criteria", "mcp_tools"):
+        merged[name] = _dedupe(merged[name] + [item for t in parts for item in t[name]])
+    names = {d["name"] for d in merged["deliverables"]}
+    for t in parts:
+        for deliverable in t["deliverables"]:
+            if deliverable["name"] not in names:
+                merged["deliverables"].append(deliverable)
+                names.add(deliverable["name"])
+    merged["estimates"] = {
+        "story_points": merged["estimates"]["story_points"] + sum(t["estimates"]["story_points"] for t in parts),
+        "time_hours": merged["estimates"]["time_hours"] + sum(t["estimates"]["time_hours"] for t in parts),
+    }
+    merged["priority"] = max([merged["priority"], *(t["priority"] for t in parts)])
+    gone = set(edit.codes)
+    merged["dependencies"] = _dedupe(
+        [d for d in merged["dependencies"] + [d for t in parts for d in t["dependencies"]] if d not in gone]
+    )
+    for code in others:
+        del plan.tasks[code]
+        plan.order.remove(code)
+        plan.redirect(code, survivor, skip={survivor})
+    merged.update(into)
+    plan.labels.append(f"merged {', '.join(edit.codes)} into {survivor}")
+
+
+def _choices(current: list[str], add: list[str], remove: list[str]) -> list[str]:
+    choices = list(current)
+    for feature in [*add, *(f"no-{f.removeprefix('no-')}" for f in remove)]:
+        base = feature.removeprefix("no-")
+        choices = [c for c in choices if c.removeprefix("no-") != base]
+        choices.append(feature)
+    return choices
+
+
+def _scope(plan: WorkingPlan, edit: ChangeScope, check: _Checker, brief: GameBrief) -> None:
+    if not plan.template:
+        msg = "this plan was not built from a template, so it cannot be rebuilt for another scope"
+        check.add(["op"], msg, "scope_no_template")
+        return
+    scope = edit.scope or plan.scope
+    choices = _choices(plan.choices, edit.add_features, edit.remove_features)
+    old = blueprint(resolve_brief(brief, scope=plan.scope, choices=plan.choices, template=plan.template))
+    new_context = resolve_brief(brief, scope=scope, choices=choices, template=plan.template)
+    new = blueprint(new_context)
+
+    code_of: dict[str, str] = {}
+    for code in plan.order:
+        key = plan.tasks[code]["template_key"]
+        if key and key not in code_of:
+            code_of[key] = code
+    # Decided before anything moves: did the user change this task's dependencies since the template made them?
+    untouched_deps = {
+        key: set(plan.tasks[code]["dependencies"]) == {code_of[d] for d in old.deps[key] if d in code_of}
+        for key, code in code_of.items()
+        if key in old.deps
+    }
+    for key, code in list(code_of.items()):
+        if key not in new.tasks:
+            plan.remove(code)
+            del code_of[key]
+    fresh = [key for key in new.order if key not in old.tasks and key not in code_of]
+    for key in fresh:
+        code_of[key] = plan.next_code()
+    for key in new.order:
+        if key in code_of:  # otherwise the user removed (or merged away) this template task; it stays out
+            _rebuild_task(
+                plan, key, code_of, old, new, fresh=key in fresh, untouched_deps=untouched_deps.get(key, False)
+            )
+    _insert_fresh(plan, new.order, fresh, code_of)
+
+    changes = []
+    if scope != plan.scope:
+        changes.append(f"scope {plan.scope} → {scope}")
+    changes += [f"+{f}" for f in edit.add_features] + [f"-{f}" for f in edit.remove_features]
+    plan.scope, plan.choices = scope, choices
+    plan.generation_notes = [*new_context.fallbacks, *new.notes]
+    plan.labels.append(f"rebuilt from the template ({', '.join(changes) or 'same scope and features'})")
+
+
+def _rebuild_task(
+    plan: WorkingPlan,
+    key: str,
+    code_of: dict[str, str],
+    old: Blueprint,
+    new: Blueprint,
+    *,
+    fresh: bool,
+    untouched_deps: bool,
+) -> None:
+    """Refresh one template task: fields the user did not edit follow the new template; edited ones stay."""
+    code = code_of[key]
+    rendered = TaskDraft.model_validate({"code": code, "idx": 0, **new.tasks[key]}).model_dump(exclude={"code", "idx"})
+    template_deps = [code_of[d] for d in new.deps[key] if d in code_of]
+    if fresh:
+        plan.tasks[code] = {**rendered, "dependencies": template_deps}
+        return
+    current = plan.tasks[code]
+    before = old.tasks.get(key)
+    if before is not None:
+        before_fields = TaskDraft.model_validate({"code": code, "idx": 0, **before}).model_dump()
+        for name in EDITABLE:
+            if current[name] == before_fields[name]:
+                current[name] = rendered[name]
+    if untouched_deps:
+        current["dependencies"] = template_deps
+    else:
+        added = [code_of[d] for d in new.deps[key] if d in code_of and d not in old.tasks]
+        current["dependencies"] = _dedupe(current["dependencies"] + added)
+
+
+def _insert_fresh(plan: WorkingPlan, order: list[str], fresh: list[str], code_of: dict[str, str]) -> None:
+    """Place each new task right after the task that precedes it in the new template order."""
+    for position, key in enumerate(order):
+        if key not in fresh:
+            continue
+        anchor = next((code_of[k] for k in reversed(order[:position]) if code_of.get(k) in plan.order), None)
+        plan.order.insert(0 if anchor is None else plan.order.index(anchor) + 1, code_of[key])
+
+
+_HANDLERS: dict[str, Callable[[WorkingPlan, Any, _Checker, GameBrief], None]] = {
+    "add": lambda plan, edit, check, _brief: _add(plan, edit, check),
+    "remove": lambda plan, edit, check, _brief: _remove(plan, edit, check),
+    "edit": lambda plan, edit, check, _brief: _edit(plan, edit, check),
+    "move": lambda plan, edit, check, _brief: _move(plan, edit, check),
+    "split": lambda plan, edit, check, _brief: _split(plan, edit, check),
+    "merge": lambda plan, edit, check, _brief: _merge(plan, edit, check),
+    "scope": _scope,
+}
+
+
+def revise(*, previous: PlanDraft, brief: GameBrief, feedback: Feedback | None, catalogue: Catalogue) -> PlanDraft:
+    """The previous plan with every structured edit applied in order; free text is kept, not interpreted."""
+    plan = WorkingPlan.of(previous)
+    engine = engine_of(previous)
+    edits = feedback.edits if feedback else []
+    problems: list[dict[str, Any]] = []
+    refused = 0
+    for i, edit in enumerate(edits):
+        check = _Checker(plan, catalogue, engine, i)
+        _HANDLERS[edit.op](plan, edit, check, brief)
+        if check.problems:
+            refused += 1
+            problems += check.problems
+    if problems:
+        edits_word = "edit" if refused == 1 else "edits"
+        raise InvalidInput(f"{refused} of the {len(edits)} {edits_word} cannot be applied.", errors=problems)
+
+    wanted = {code: i for i, code in enumerate(plan.order)}
+    order = stable_order(plan.order, {c: t["dependencies"] for c, t in plan.tasks.items()}, wanted) or plan.order
+    position = {code: i for i, code in enumerate(order)}
+    for task in plan.tasks.values():
+        task["dependencies"] = sorted(task["dependencies"], key=lambda d: position.get(d, len(order)))
+    tasks = [TaskDraft.model_validate({**plan.tasks[code], "code": code, "idx": i}) for i, code in enumerate(order)]
+    if plan.template:
+        context = resolve_brief(brief, scope=plan.scope, choices=plan.choices, template=plan.template)
+        summary = summarise(context, tasks)
+    else:
+        summary = previous.summary
+    return PlanDraft(
+        summary=summary,
+        tasks=tasks,
+        notes=_revision_notes(plan, order, len(edits), feedback)[:200],
+        template=plan.template,
+        scope=plan.scope,
+        features=plan.choices,
+        highest_code=plan.highest,
+    )
+
+
+def _revision_notes(plan: WorkingPlan, order: list[str], count: int, feedback: Feedback | None) -> list[str]:
+    """The plan's generation notes plus what this revision did, and did not, do."""
+    notes = list(plan.generation_notes)
+    if count:
+        plural = "s" if count != 1 else ""
+        notes.append(f"{REVISION}applied {count} structured edit{plural}: {'; '.join(plan.labels)}.")
+    else:
+        notes.append(f"{REVISION}no structured edits; the tasks are unchanged.")
+    for code, after in plan.moves:
+        if code not in plan.tasks:
+            continue
+        position = order.index(code)
+        expected = 0 if after is None else (order.index(after) + 1 if after in plan.tasks else position)
+        if position != expected:
+            notes.append(f"{REVISION}{code} was placed after its dependencies, not exactly where the move asked.")
+    if feedback and feedback.text:
+        notes.append(
+            f"{REVISION}the free-text feedback ({len(feedback.text)} characters) is kept with this version for an LLM "
+            "planner; the template planner does not interpret free text."
+        )
+    return notes
