@@ -326,3 +326,29 @@ def test_websocket_log_lines_carry_the_connection_s_request_id(client, capfd):
     refused = next(line for line in lines if line["event"] == "events subscriber refused")
     assert len(refused["request_id"]) == 32  # none was sent: one was made up, as for HTTP
     assert generated is None
+
+
+@pytest.mark.sqlite_only
+def test_retention_runs_in_the_background_when_configured(database_url, db, tmp_path):
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from gateway.app.main import create_app
+
+    settings = Settings(
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        events_retention_per_project=2,
+        events_retention_days=30,
+        events_purge_interval_s=0.1,
+    )
+    with TestClient(create_app(settings, db=db)) as client:
+        create(client, "p")
+        for n in range(4):
+            change(client, "p", n)
+        deadline = time.monotonic() + 10
+        while [e["seq"] for e in client.get("/api/v1/projects/p/events").json()["items"]] != [4, 5]:
+            assert time.monotonic() < deadline, "retention did not run"
+            time.sleep(0.05)
+        assert client.get("/api/v1/projects/p/events", params={"after": 1}).status_code == 410
