@@ -1,8 +1,9 @@
 """Fixtures: a fresh database per test on SQLite and (when configured) PostgreSQL, and an app over it.
 
 PostgreSQL runs when GATEWAY_TEST_POSTGRES_URL names a server (any database on it; each test gets its own
-database, created from a migrated template and dropped afterwards). Under CI=true a missing or unreachable
-PostgreSQL fails the run instead of skipping.
+database, created from a migrated template and dropped afterwards). Redis tests run when
+GATEWAY_TEST_REDIS_URL names a server (each test on its own channel). Under CI=true a missing or
+unreachable PostgreSQL or Redis fails the run instead of skipping.
 """
 
 import os
@@ -21,6 +22,7 @@ from gateway.app.db import DatabaseManager
 from gateway.app.main import create_app
 
 POSTGRES_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
+REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
@@ -63,6 +65,35 @@ def postgres_server() -> Iterator[PostgresServer]:
         _postgres_unavailable(f"cannot reach {server.url.render_as_string()}: {exc}")
     yield server
     server.admin.dispose()
+
+
+def _redis_unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"Redis is required under CI=true: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> str:
+    """The test Redis server's URL, once it answered a PING."""
+    if not REDIS_URL:
+        _redis_unavailable("GATEWAY_TEST_REDIS_URL is not set")
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except Exception as exc:
+        _redis_unavailable(f"cannot reach {REDIS_URL}: {exc}")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_channel(redis_server_url: str) -> str:
+    """A pub/sub channel of this test's own (pub/sub keeps no keys, so there is nothing to clean up)."""
+    return _unique("gateway-test") + ":events"
 
 
 def _unique(prefix: str) -> str:

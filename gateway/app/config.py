@@ -26,6 +26,28 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), description="Where files the gateway writes live")
     cors_origins: list[str] = Field(default_factory=list)
 
+    # Real-time events (docs/events.md)
+    redis_url: str | None = Field(
+        default=None, description="redis://… to fan events out across processes; unset: in-process only"
+    )
+    redis_channel: str = Field(default="gateway:events", min_length=1, description="Redis pub/sub channel")
+    events_retention_days: float | None = Field(default=None, gt=0, description="Drop events older than this")
+    events_retention_per_project: int | None = Field(
+        default=None, ge=1, description="Keep at most this many newest events per project"
+    )
+    events_purge_interval_s: float = Field(default=3600.0, gt=0, description="How often retention runs")
+    events_poll_interval_s: float = Field(
+        default=2.0, gt=0, description="How often subscribers re-check the database (writers without the bus)"
+    )
+    events_heartbeat_s: float = Field(default=15.0, gt=0, description="Heartbeat on an idle WebSocket")
+    events_ws_queue_size: int = Field(default=64, ge=1, description="Frames waiting to be sent, per connection")
+    events_ws_send_timeout_s: float = Field(
+        default=10.0, gt=0, description="A connection whose queue stays full this long is closed (4408)"
+    )
+    events_ws_max_lag: int = Field(
+        default=1000, ge=1, description="A live connection further behind than this many events is closed (4408)"
+    )
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -60,6 +60,12 @@ class PayloadTooLarge(DomainError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
 
 
+class HistoryGone(DomainError):
+    """The events after that position are no longer kept: reload the resource, then follow from its `event_seq`."""
+
+    status, slug, title = 410, "history-gone", "Event history no longer kept"
+
+
 class ServiceUnavailable(DomainError):
     """The database is unreachable or its schema is not current (run `gateway migrate`)."""
 

@@ -1,20 +1,24 @@
 """Domain events: one envelope, written in the transaction that made the change (outbox), released after it.
 
 A service calls `record(session, ...)` next to its change; the event gets the project's next `seq` (the
-project row is locked until the commit, so seqs are gap-free and commit in order). After the commit the
-session hands the new events to the DatabaseManager's listeners (the fan-out); a rollback drops them, so a
-change that never happened is never announced.
+project row is locked until the commit, so seqs are gap-free and commit in order). The row itself is inserted
+just before the commit, which gives it its global `position` (`events.id`): on PostgreSQL under a transaction
+advisory lock, on SQLite under the database's write lock, so positions too become visible in commit order and
+"every event after position P" never skips one that commits late. After the commit the session hands the new
+events to the DatabaseManager's listeners (the fan-out); a rollback drops them, so a change that never
+happened is never announced.
 """
 
 import json
 import uuid
 from datetime import datetime
+from enum import IntEnum
 from typing import Any
 
 from asgi_correlation_id import correlation_id
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import event as sa_event
-from sqlalchemy import update
+from sqlalchemy import func, select, text, update
 from sqlmodel import Session
 
 from gateway.app.db import EVENT_LISTENERS, EventDB, ProjectDB, utc_now
@@ -27,6 +31,7 @@ EVENT_TYPES: dict[str, str] = {
     "project.created": "A project was created from a brief.",
     "project.updated": "A project's name, description, brief or settings changed.",
     "project.status_changed": "The project moved between draft, consensus, active and completed.",
+    "project.deleted": "The project was deleted with everything in it; its earlier events are gone too.",
     "plan.proposed": "A new plan version was proposed (by the AI, or by the user as an edit).",
     "plan.accepted": "The user accepted a plan version; it is now the project's active plan.",
     "plan.rejected": "The user rejected a plan version, with a reason.",
@@ -52,7 +57,24 @@ EVENT_TYPES: dict[str, str] = {
     "artifact.deleted": "An artifact was deleted.",
 }
 
+
+class CloseCode(IntEnum):
+    """Why the server closed an events WebSocket; docs/events.md says what a client does about each."""
+
+    GOING_AWAY = 1001  # the server is shutting down: reconnect (to another process) with the last seq
+    INTERNAL_ERROR = 1011  # an unexpected failure: reconnect with backoff and the last seq
+    BAD_REQUEST = 4400  # `after` malformed, negative or beyond the newest event: fix the request
+    UNAUTHORIZED = 4401  # reserved: no credentials (once authentication exists)
+    FORBIDDEN = 4403  # reserved: the caller may not see this project (once authorization exists)
+    NOT_FOUND = 4404  # no such project, or it was just deleted: stop
+    TOO_SLOW = 4408  # the client fell too far behind: reconnect with the last seq
+    HISTORY_GONE = 4410  # events after `after` are no longer kept: reload the state, then resubscribe
+
+
 PENDING = "gateway.pending_events"
+POSITION_FLOOR = "gateway.position_floor"
+# Serializes the insert-and-commit of event rows on PostgreSQL, so that positions commit in order.
+_POSITION_LOCK = 0x6761_7465_7761_7901
 
 
 class EventRead(BaseModel):
@@ -64,6 +86,7 @@ class EventRead(BaseModel):
             "examples": [
                 {
                     "seq": 12,
+                    "position": 345,
                     "id": "5b0c7f2e9d0a4e4c8f3b1a2d6e7f8091",
                     "type": "plan.accepted",
                     "project_id": "star-courier",
@@ -77,6 +100,7 @@ class EventRead(BaseModel):
     )
 
     seq: int = Field(description="Per-project sequence number: strictly increasing, without gaps")
+    position: int = Field(description="Global position across all projects: the cursor of the all-projects stream")
     id: str = Field(description="Unique id, for de-duplication")
     type: str = Field(description="What happened; see the event catalogue")
     project_id: str
@@ -90,6 +114,7 @@ class EventRead(BaseModel):
         """The envelope of a stored event."""
         return cls(
             seq=row.seq,
+            position=row.id or 0,
             id=row.event_id,
             type=row.type,
             project_id=row.project_id,
@@ -104,10 +129,20 @@ def record(session: Session, *, project_id: str, type: str, data: dict[str, Any]
     """Write an event for a change made in this session's transaction; it is published after the commit."""
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type!r}")
+    if POSITION_FLOOR not in session.info and session.get_bind().dialect.name == "sqlite":
+        # SQLite hands out max(rowid) + 1: if this transaction deletes the newest events (a project's
+        # deletion), a new one would get a position a subscriber has already seen. Remember where we were.
+        session.info[POSITION_FLOOR] = session.execute(select(func.max(EventDB.id))).scalar() or 0
+    newest = ProjectDB.event_seq
+    if type == "project.created":
+        # A project re-created under a deleted one's id continues after its `project.deleted` event, so the
+        # (project_id, seq) pairs stay unique and a subscriber of the old project sees the deletion first.
+        newest = select(func.coalesce(func.max(EventDB.seq), 0)).where(EventDB.project_id == project_id)
+        newest = newest.scalar_subquery()  # type: ignore[assignment]
     seq = session.execute(
         update(ProjectDB)
         .where(ProjectDB.id == project_id)  # type: ignore[arg-type]
-        .values(event_seq=ProjectDB.event_seq + 1)
+        .values(event_seq=newest + 1)
         .returning(ProjectDB.event_seq)
     ).scalar_one()
     row = EventDB(
@@ -120,12 +155,29 @@ def record(session: Session, *, project_id: str, type: str, data: dict[str, Any]
         correlation_id=correlation_id.get(),
         created_at=utc_now(),
     )
-    session.add(row)
     session.info.setdefault(PENDING, []).append(row)
     return row
 
 
+def _insert(session: Session) -> None:
+    rows = session.info.get(PENDING)
+    if not rows:
+        return
+    # Everything else first (its row locks are taken now, not under the position lock), then the events.
+    session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _POSITION_LOCK})
+    else:  # SQLite: this transaction holds the write lock, so the positions can be chosen here
+        newest = session.execute(select(func.max(EventDB.id))).scalar() or 0
+        first = max(newest, session.info.pop(POSITION_FLOOR, 0)) + 1
+        for offset, row in enumerate(rows):
+            row.id = first + offset
+    session.add_all(rows)
+    session.flush()
+
+
 def _release(session: Session) -> None:
+    session.info.pop(POSITION_FLOOR, None)
     rows = session.info.pop(PENDING, [])
     if not rows:
         return
@@ -139,8 +191,10 @@ def _release(session: Session) -> None:
 
 def _drop(session: Session, *_: Any) -> None:
     session.info.pop(PENDING, None)
+    session.info.pop(POSITION_FLOOR, None)
 
 
 # Installed on every Session: sessions without recorded events pay one dict lookup per commit.
+sa_event.listen(Session, "before_commit", _insert)
 sa_event.listen(Session, "after_commit", _release)
 sa_event.listen(Session, "after_rollback", _drop)

@@ -8,12 +8,13 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
 
 from gateway import __version__
-from gateway.app.api import artifacts, contexts, projects, system, tasks
+from gateway.app.api import artifacts, contexts, events, projects, system, tasks
 from gateway.app.api.middleware import AccessLogMiddleware, BodySizeLimitMiddleware, valid_request_id
 from gateway.app.api.problems import install_problem_handlers
 from gateway.app.config import Settings, get_settings
 from gateway.app.db import DatabaseManager
 from gateway.app.logging import configure_logging
+from gateway.app.services import streams
 
 DESCRIPTION = """\
 The backend of an AI-assisted game development workflow: projects, versioned plans of tasks agreed
@@ -33,6 +34,7 @@ TAGS = [
         "description": "Versioned context documents (global and per task): history, diff, restore, safe edits.",
     },
     {"name": "system", "description": "Liveness, readiness and the problem types."},
+    {"name": "events", "description": "What changed, in order: the event log, and live over WebSocket."},
 ]
 
 
@@ -42,10 +44,12 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
     configure_logging(settings.log_level, settings.log_format)
     owns_db = db is None
     database = db or DatabaseManager(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    hub = streams.hub_from_settings(db=database, settings=settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with streams.serving(hub, settings=settings):
+            yield
         if owns_db:
             database.dispose()
 
@@ -58,10 +62,11 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.events = hub
     install_problem_handlers(app)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (projects, tasks, artifacts, contexts):
+    for module in (projects, tasks, artifacts, contexts, events):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(system.router)

@@ -81,3 +81,69 @@ def test_concurrent_writers_get_distinct_contiguous_seqs(db, project, published)
         seqs = sorted(row.seq for row in session.exec(select(EventDB)))
     assert seqs == list(range(1, 41))
     assert sorted(e.seq for e in published) == seqs
+
+
+def test_positions_follow_commit_order_across_projects(db, project, backend):
+    """A transaction that records first but commits last still gets the later position."""
+    if backend == "sqlite":
+        pytest.skip("SQLite runs one writer at a time: commit order is record order")
+    with db.get_session() as session:
+        session.add(ProjectDB(id="q", name="Q"))
+        session.commit()
+    recorded, release = threading.Event(), threading.Event()
+
+    def slow_writer() -> None:
+        with db.get_session() as session:
+            events.record(session, project_id=project, type="project.updated", data={"slow": True})
+            session.flush()
+            recorded.set()
+            release.wait(10)
+            session.commit()
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    assert recorded.wait(10)
+    with db.get_session() as session:
+        events.record(session, project_id="q", type="project.updated", data={"fast": True})
+        session.commit()
+    release.set()
+    thread.join()
+    with db.read_session() as session:
+        rows = session.exec(select(EventDB).order_by(EventDB.id)).all()
+    assert [row.project_id for row in rows] == ["q", project]
+
+
+def test_the_envelope_carries_the_position(db, project, published):
+    with db.get_session() as session:
+        events.record(session, project_id=project, type="project.updated", data={})
+        session.commit()
+    with db.read_session() as session:
+        row = session.exec(select(EventDB)).one()
+    assert published[0].position == row.id
+    assert events.EventRead.from_row(row) == published[0]
+
+
+def test_a_deleted_project_leaves_its_last_event_at_a_fresh_position(db, published):
+    """The deletion's event outlives the project's other events and never reuses a position (SQLite reuses rowids)."""
+    from gateway.app.schemas.projects import ProjectCreate
+    from gateway.app.services import projects
+
+    with db.get_session() as session:
+        projects.create(session=session, data=ProjectCreate(id="gone", name="Gone"))
+    with db.get_session() as session:
+        events.record(session, project_id="gone", type="project.updated", data={})
+        session.commit()
+    newest = published[-1].position
+    with db.get_session() as session:
+        projects.delete_(session=session, project_id="gone")
+    tombstone = published[-1]
+    assert (tombstone.type, tombstone.seq, tombstone.data) == ("project.deleted", 3, {"name": "Gone"})
+    assert tombstone.position > newest
+    with db.read_session() as session:
+        assert [(row.seq, row.type) for row in session.exec(select(EventDB))] == [(3, "project.deleted")]
+
+    # The same id again: its seqs continue after the deletion, so (project, seq) stays unique.
+    with db.get_session() as session:
+        assert projects.create(session=session, data=ProjectCreate(id="gone", name="Again")).event_seq == 4
+    assert (published[-1].type, published[-1].seq) == ("project.created", 4)
+    assert published[-1].position > tombstone.position

@@ -119,6 +119,9 @@ def update(*, session: Session, project_id: str, data: ProjectUpdate) -> Project
 def delete_(*, session: Session, project_id: str) -> None:
     """Delete a project and everything that belongs to it."""
     project = get(session=session, project_id=project_id)
+    # Recorded first (it locks the project row); the outbox inserts it at the commit, after the delete below,
+    # so the project's subscribers get a last event and its stream stays readable until retention drops it.
+    events.record(session, project_id=project_id, type="project.deleted", data={"name": project.name}, actor="user")
     for table in (EventDB, ContextDB, ArtifactDB, TaskDB, TaskPlanDB):
         session.exec(delete(table).where(table.project_id == project_id))  # type: ignore[call-overload]
     session.delete(project)
