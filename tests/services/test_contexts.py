@@ -35,17 +35,23 @@ def test_fifty_racing_edits_and_updates_leave_one_active_version_and_contiguous_
     start = threading.Barrier(50)
 
     def manual_edit(n: int) -> None:
-        with db.read_session() as session:
-            seen = contexts.get_active(session=session, project_id=project).version
+        """Like a client: read the active version, edit on top of it, and on a 412 read again and retry."""
         start.wait()
-        try:
-            with db.get_session() as session:
-                contexts.patch(session=session, project_id=project, patch={f"edit_{n}": n}, expected_version=seen)
-            outcomes["ok"].append(n)
-        except PreconditionFailed as exc:
-            outcomes["stale"].append((n, exc.extensions["current_version"]))
-        except Exception as exc:
-            outcomes["error"].append(repr(exc))
+        for _attempt in range(500):
+            with db.read_session() as session:
+                seen = contexts.get_active(session=session, project_id=project).version
+            try:
+                with db.get_session() as session:
+                    contexts.patch(session=session, project_id=project, patch={f"edit_{n}": n}, expected_version=seen)
+                outcomes["ok"].append(n)
+                return
+            except PreconditionFailed as exc:
+                assert exc.extensions["current_version"] > seen
+                outcomes["stale"].append(n)
+            except Exception as exc:  # noqa: BLE001 - any other failure fails the test below
+                outcomes["error"].append(repr(exc))
+                return
+        outcomes["error"].append(f"edit {n} never landed")
 
     def automatic_update(n: int) -> None:
         start.wait()
@@ -74,8 +80,9 @@ def test_fifty_racing_edits_and_updates_leave_one_active_version_and_contiguous_
         thread.join()
 
     assert outcomes["error"] == []
-    assert len(outcomes["ok"]) >= 1
+    assert sorted(outcomes["ok"]) == [n for n in range(50) if n % 5]
     assert len(outcomes["auto"]) == 10
+    assert outcomes["stale"], "fifty writers on one key should have produced some stale edits"
     with db.read_session() as session:
         rows = session.exec(select(ContextDB).where(ContextDB.project_id == project).order_by(ContextDB.version)).all()
     assert [row.version for row in rows] == list(range(1, len(rows) + 1))
@@ -86,8 +93,6 @@ def test_fifty_racing_edits_and_updates_leave_one_active_version_and_contiguous_
         assert final[f"edit_{n}"] == n  # no accepted edit was lost
     for n in outcomes["auto"]:
         assert final[f"auto_{n}"] == n
-    for n, _current in outcomes["stale"]:
-        assert f"edit_{n}" not in final
 
 
 def test_the_database_itself_refuses_a_second_active_version(db, project):
