@@ -25,6 +25,28 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest JSON request body")
     data_dir: Path = Field(default=Path("data"), description="Where files the gateway writes live")
     cors_origins: list[str] = Field(default_factory=list)
+    mcp_allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "127.0.0.1:*", "localhost", "localhost:*", "[::1]", "[::1]:*"],
+        description="Host headers /mcp accepts (DNS-rebinding protection); add your public name behind a proxy",
+    )
+    mcp_allowed_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+        description="Origin headers /mcp accepts from browsers",
+    )
+    max_upload_bytes: int = Field(default=256 * 1024 * 1024, ge=1, description="Largest artifact file")
+    workspace_root: Path | None = Field(
+        default=None,
+        description="Root of the projects' workspaces (<root>/<project id>); default <data_dir>/workspaces",
+    )
+
+    @property
+    def artifacts_dir(self) -> Path:
+        """Where artifact files are stored, content-addressed."""
+        return self.data_dir / "artifacts"
+
+    def workspace_for(self, project_id: str) -> Path:
+        """The directory whose files agents may register as a project's artifacts."""
+        return (self.workspace_root or self.data_dir / "workspaces") / project_id
 
     # Real-time events (docs/events.md)
     redis_url: str | None = Field(

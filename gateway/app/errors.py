@@ -39,6 +39,18 @@ class Conflict(DomainError):
     status, slug, title = 409, "conflict", "Conflict with the current state"
 
 
+class IllegalTransition(Conflict):
+    """The task's current status does not allow this transition; `current_status` says which it is."""
+
+    status, slug, title = 409, "illegal-transition", "Illegal transition"
+
+
+class DeliverablesMissing(Conflict):
+    """A task cannot be completed until each required deliverable has a valid artifact; `missing` lists them."""
+
+    status, slug, title = 409, "deliverables-missing", "Deliverables missing"
+
+
 class InvalidInput(DomainError):
     """Well-formed input that breaks a rule; `errors` lists every problem, field by field."""
 
@@ -84,8 +96,11 @@ EXTRA_PROBLEMS: dict[str, tuple[int, str, str]] = {
 def problem_catalogue() -> dict[str, dict[str, Any]]:
     """Every problem type the API can answer with, by slug: status, title and what it means."""
     catalogue: dict[str, dict[str, Any]] = {}
-    for cls in DomainError.__subclasses__():
+    pending = list(DomainError.__subclasses__())
+    while pending:
+        cls = pending.pop(0)
         catalogue[cls.slug] = {"status": cls.status, "title": cls.title, "description": cls.__doc__}
+        pending.extend(cls.__subclasses__())
     for slug, (status, title, description) in EXTRA_PROBLEMS.items():
         catalogue[slug] = {"status": status, "title": title, "description": description}
     return catalogue

@@ -1,6 +1,7 @@
 """Structured logging: one JSON object per line on stderr, every line carrying the request's id."""
 
 import logging
+import re
 import sys
 from typing import Any
 
@@ -8,6 +9,12 @@ import structlog
 from asgi_correlation_id import correlation_id
 
 _configured: tuple[str, str] | None = None
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
+
+
+def valid_request_id(value: str) -> bool:
+    """A client's X-Request-ID is kept when it is a short token (no spaces, no control characters)."""
+    return bool(_REQUEST_ID.match(value))
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -6,15 +6,18 @@ from contextlib import asynccontextmanager
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
+from mcp.server.transport_security import TransportSecuritySettings
 
 from gateway import __version__
-from gateway.app.api import artifacts, contexts, events, projects, system, tasks
-from gateway.app.api.middleware import AccessLogMiddleware, BodySizeLimitMiddleware, valid_request_id
+from gateway.app.api import artifacts, catalogue, contexts, events, plans, projects, system, tasks
+from gateway.app.api.middleware import AccessLogMiddleware, BodySizeLimitMiddleware
 from gateway.app.api.problems import install_problem_handlers
 from gateway.app.config import Settings, get_settings
 from gateway.app.db import DatabaseManager
-from gateway.app.logging import configure_logging
+from gateway.app.logging import configure_logging, valid_request_id
+from gateway.app.mcp.server import build_server
 from gateway.app.services import streams
+from gateway.app.storage import BlobStore
 
 DESCRIPTION = """\
 The backend of an AI-assisted game development workflow: projects, versioned plans of tasks agreed
@@ -27,12 +30,14 @@ with the logs; the response always carries one.
 
 TAGS = [
     {"name": "projects", "description": "Game projects."},
-    {"name": "tasks", "description": "A project's tasks."},
+    {"name": "plans", "description": "Versioned plans and the user-AI consensus: propose, revise, edit, accept."},
+    {"name": "tasks", "description": "A project's tasks, and the work on them: claims, leases, transitions."},
     {"name": "artifacts", "description": "Files handed in for a project or a task."},
     {
         "name": "contexts",
         "description": "Versioned context documents (global and per task): history, diff, restore, safe edits.",
     },
+    {"name": "catalogue", "description": "Game templates and the MCP servers plans suggest (read-only)."},
     {"name": "system", "description": "Liveness, readiness and the problem types."},
     {"name": "events", "description": "What changed, in order: the event log, and live over WebSocket."},
 ]
@@ -45,10 +50,23 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
     owns_db = db is None
     database = db or DatabaseManager(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     hub = streams.hub_from_settings(db=database, settings=settings)
+    store = BlobStore(settings.artifacts_dir)
+    agents = build_server(db=database, store=store, settings=settings)
+    agents_app = agents.streamable_http_app(
+        streamable_http_path="/mcp",
+        transport_security=TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=settings.mcp_allowed_hosts,
+            allowed_origins=settings.mcp_allowed_origins,
+        ),
+    )
+    # Captured now: each streamable_http_app() call makes a new (single-use) session manager.
+    agent_sessions = agents.session_manager
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async with streams.serving(hub, settings=settings):
+        # A mounted sub-app's lifespan never runs: the MCP session manager runs inside ours.
+        async with streams.serving(hub, settings=settings), agent_sessions.run():
             yield
         if owns_db:
             database.dispose()
@@ -62,21 +80,31 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.store = store
     app.state.events = hub
     install_problem_handlers(app)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (projects, tasks, artifacts, contexts, events):
+    for module in (projects, plans, tasks, artifacts, contexts, events, catalogue):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(system.router)
+    # The MCP endpoint lives at exactly /mcp (a Mount would answer at /mcp/mcp or redirect).
+    app.router.routes.extend(agents_app.routes)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
         return RedirectResponse("/docs")
 
     # Starlette runs the middleware added last outermost: the request id must exist before anything logs.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Uploads stream into the blob store, which enforces the file limit itself; the multipart framing adds a little.
+    upload_limit = settings.max_upload_bytes + 1024 * 1024
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        # An agent's base64 artifact travels inside an MCP message: a third larger than the file.
+        overrides={"/artifacts/files": upload_limit, "/mcp": upload_limit * 4 // 3},
+    )
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID", validator=valid_request_id)
     return app

@@ -58,7 +58,7 @@ def test_list_filters(client, task_id):
     client.post(
         "/api/v1/projects/p/artifacts", json={"name": "b.gd", "path": "b.gd", "category": "code", "task_id": task_id}
     )
-    listed = lambda query: [a["name"] for a in client.get(f"/api/v1/projects/p/artifacts?{query}").json()["items"]]  # noqa: E731
+    listed = lambda query: [a["name"] for a in client.get(f"/api/v1/projects/p/artifacts?{query}").json()["items"]]
     assert listed("") == ["a.png", "b.gd"]
     assert listed(f"task_id={task_id}") == ["b.gd"]
     assert listed("category=asset") == ["a.png"]

@@ -19,9 +19,10 @@ CONTENT = {
 def project(client):
     client.post("/api/v1/projects", json={"id": "p", "name": "P"})
     client.post("/api/v1/projects", json={"id": "other", "name": "Other"})
-    existing = client.get(BASE)
-    if existing.status_code == 404:  # projects made before briefs existed start without a context
-        assert client.put(BASE, json=CONTENT).status_code == 200
+    created = client.get(BASE)
+    assert created.status_code == 200
+    assert (created.json()["version"], created.json()["source"]) == (1, "template-default")
+    assert client.put(BASE, json=CONTENT, headers={"If-Match": created.headers["etag"]}).status_code == 200
     return "p"
 
 

@@ -68,15 +68,15 @@ def test_a_project_s_events_are_listed_in_pages(client):
         change(client, "p", n)
     first = client.get("/api/v1/projects/p/events", params={"limit": 3}).json()
     assert [e["seq"] for e in first["items"]] == [1, 2, 3]
-    assert (first["head"], first["next_after"]) == (5, 3)
-    assert first["items"][0]["type"] == "project.created"
-    assert first["items"][0]["data"] == {"name": "P"}
-    rest = client.get("/api/v1/projects/p/events", params={"after": 3, "limit": 3}).json()
-    assert [e["seq"] for e in rest["items"]] == [4, 5]
+    assert (first["head"], first["next_after"]) == (6, 3)
+    assert [e["type"] for e in first["items"][:2]] == ["project.created", "context.updated"]
+    assert first["items"][0]["data"] == {"name": "P", "genre": None, "engine": None}
+    rest = client.get("/api/v1/projects/p/events", params={"after": 3, "limit": 4}).json()
+    assert [e["seq"] for e in rest["items"]] == [4, 5, 6]
     assert rest["next_after"] is None
     # The project resource says which seq its state is current as of: the snapshot to follow from.
-    assert project["event_seq"] == 1
-    assert client.get("/api/v1/projects/p").json()["event_seq"] == 5
+    assert project["event_seq"] == 2
+    assert client.get("/api/v1/projects/p").json()["event_seq"] == 6
 
 
 def test_every_project_s_events_are_listed_by_position(client):
@@ -84,7 +84,7 @@ def test_every_project_s_events_are_listed_by_position(client):
     create(client, "b")
     change(client, "a")
     page = client.get("/api/v1/events").json()
-    assert [(e["project_id"], e["seq"]) for e in page["items"]] == [("a", 1), ("b", 1), ("a", 2)]
+    assert [(e["project_id"], e["seq"]) for e in page["items"]] == [("a", 1), ("a", 2), ("b", 1), ("b", 2), ("a", 3)]
     positions = [e["position"] for e in page["items"]]
     assert positions == sorted(positions)
     after = client.get("/api/v1/events", params={"after": positions[0]}).json()
@@ -98,7 +98,7 @@ def test_every_project_s_events_are_listed_by_position(client):
         ("/api/v1/projects/nope/events", {}, 404, "not-found"),
         ("/api/v1/projects/p/events", {"after": "x"}, 422, "validation-error"),
         ("/api/v1/projects/p/events", {"after": -1}, 422, "validation-error"),
-        ("/api/v1/projects/p/events", {"after": 2}, 422, "validation-error"),
+        ("/api/v1/projects/p/events", {"after": 3}, 422, "validation-error"),
         ("/api/v1/projects/p/events", {"limit": 0}, 422, "validation-error"),
         ("/api/v1/events", {"after": 99}, 422, "validation-error"),
     ],
@@ -122,8 +122,8 @@ def test_history_no_longer_kept_is_a_410_that_says_where_it_starts(client, db):
     assert response.headers["content-type"] == PROBLEM
     problem = response.json()
     assert problem["type"] == "/problems/history-gone"
-    assert (problem["oldest_seq"], problem["head"]) == (5, 6)
-    assert client.get("/api/v1/projects/p/events", params={"after": 4}).json()["items"][0]["seq"] == 5
+    assert (problem["oldest_seq"], problem["head"]) == (6, 7)
+    assert client.get("/api/v1/projects/p/events", params={"after": 5}).json()["items"][0]["seq"] == 6
     assert client.get("/api/v1/events", params={"after": 1}).status_code == 410
     assert "/problems/history-gone" in {p["type"] for p in client.get("/problems").json()}
 
@@ -137,33 +137,33 @@ def test_the_websocket_replays_then_streams_live(client):
     with client.websocket_connect("/api/v1/projects/p/events/ws?after=0") as ws:
         hello = ws.receive_json()
         assert hello["kind"] == "hello"
-        assert (hello["stream"], hello["project_id"], hello["after"], hello["head"]) == ("project", "p", 0, 2)
-        assert [e["seq"] for e in next_events(ws, 2)] == [1, 2]
+        assert (hello["stream"], hello["project_id"], hello["after"], hello["head"]) == ("project", "p", 0, 3)
+        assert [e["seq"] for e in next_events(ws, 3)] == [1, 2, 3]
         change(client, "p", 2)
         live = next_events(ws, 1)[0]
-        assert (live["seq"], live["type"], live["data"]) == (3, "project.updated", {"fields": ["description"]})
+        assert (live["seq"], live["type"], live["data"]) == (4, "project.updated", {"fields": ["description"]})
 
 
 def test_without_after_the_websocket_starts_from_now(client):
     create(client, "p")
     with client.websocket_connect("/api/v1/projects/p/events/ws") as ws:
-        assert ws.receive_json()["after"] == 1
+        assert ws.receive_json()["after"] == 2
         change(client, "p")
-        assert [e["seq"] for e in next_events(ws, 1)] == [2]
+        assert [e["seq"] for e in next_events(ws, 1)] == [3]
 
 
 def test_a_client_that_reconnects_gets_exactly_what_it_missed_then_live_events(client):
     create(client, "p")
     with client.websocket_connect("/api/v1/projects/p/events/ws?after=0") as ws:
         ws.receive_json()
-        last = next_events(ws, 1)[-1]["seq"]
+        last = next_events(ws, 2)[-1]["seq"]
     for n in range(5):  # while it is away
         change(client, "p", n)
     with client.websocket_connect(f"/api/v1/projects/p/events/ws?after={last}") as ws:
-        assert ws.receive_json()["head"] == 6
-        assert [e["seq"] for e in next_events(ws, 5)] == [2, 3, 4, 5, 6]
+        assert ws.receive_json()["head"] == 7
+        assert [e["seq"] for e in next_events(ws, 5)] == [3, 4, 5, 6, 7]
         change(client, "p", 99)
-        assert [e["seq"] for e in next_events(ws, 1)] == [7]
+        assert [e["seq"] for e in next_events(ws, 1)] == [8]
         ws.close()
 
 
@@ -183,9 +183,9 @@ def test_subscribing_while_writes_land_leaves_no_gap_and_no_duplicate_at_the_sea
     assert started.wait(10)
     with client.websocket_connect("/api/v1/projects/p/events/ws?after=0") as ws:
         ws.receive_json()
-        seqs = [e["seq"] for e in next_events(ws, total + 1)]
+        seqs = [e["seq"] for e in next_events(ws, total + 2)]
     thread.join()
-    assert seqs == list(range(1, total + 2))
+    assert seqs == list(range(1, total + 3))
 
 
 def test_concurrent_writers_are_delivered_complete_and_in_order(client):
@@ -193,7 +193,7 @@ def test_concurrent_writers_are_delivered_complete_and_in_order(client):
     create(client, "q")
     per_thread = 8
     with (
-        client.websocket_connect("/api/v1/projects/p/events/ws?after=1") as ws,
+        client.websocket_connect("/api/v1/projects/p/events/ws?after=2") as ws,
         client.websocket_connect("/api/v1/events/ws?after=0") as everything,
     ):
         ws.receive_json()
@@ -207,13 +207,13 @@ def test_concurrent_writers_are_delivered_complete_and_in_order(client):
         for thread in threads:
             thread.start()
         seqs = [e["seq"] for e in next_events(ws, 3 * per_thread)]
-        merged = next_events(everything, 2 + 5 * per_thread)
+        merged = next_events(everything, 4 + 5 * per_thread)
         for thread in threads:
             thread.join()
-    assert seqs == list(range(2, 2 + 3 * per_thread))
+    assert seqs == list(range(3, 3 + 3 * per_thread))
     positions = [e["position"] for e in merged]
     assert positions == sorted(set(positions))
-    for project_id, count in (("p", 1 + 3 * per_thread), ("q", 1 + 2 * per_thread)):
+    for project_id, count in (("p", 2 + 3 * per_thread), ("q", 2 + 2 * per_thread)):
         assert [e["seq"] for e in merged if e["project_id"] == project_id] == list(range(1, count + 1))
 
 
@@ -222,13 +222,14 @@ def test_the_all_projects_stream_follows_every_project_and_outlives_a_deletion(c
     with client.websocket_connect("/api/v1/events/ws?after=0") as ws:
         hello = ws.receive_json()
         assert (hello["stream"], hello["project_id"]) == ("all", None)
-        assert next_events(ws, 1)[0]["type"] == "project.created"
+        assert [e["type"] for e in next_events(ws, 2)] == ["project.created", "context.updated"]
         create(client, "b")
         assert client.delete("/api/v1/projects/a").status_code == 204
         change(client, "b")
-        received = next_events(ws, 3)
+        received = next_events(ws, 4)
         assert [(e["project_id"], e["type"]) for e in received] == [
             ("b", "project.created"),
+            ("b", "context.updated"),
             ("a", "project.deleted"),
             ("b", "project.updated"),
         ]
@@ -240,9 +241,9 @@ def test_subscribers_of_a_deleted_project_get_its_last_event_and_a_close(client)
         ws.receive_json()
         assert client.delete("/api/v1/projects/p").status_code == 204
         last = next_events(ws, 1)[0]
-        assert (last["type"], last["seq"]) == ("project.deleted", 2)
+        assert (last["type"], last["seq"]) == ("project.deleted", 3)
         final = next_message(ws)
-        assert (final["kind"], final["project_id"], final["seq"]) == ("project_deleted", "p", 2)
+        assert (final["kind"], final["project_id"], final["seq"]) == ("project_deleted", "p", 3)
         assert closed_with(ws) == (4404, "project deleted")
 
 
@@ -250,7 +251,7 @@ def test_idle_connections_get_heartbeats(client):
     create(client, "p")
     with client.websocket_connect("/api/v1/projects/p/events/ws") as ws:
         assert ws.receive_json()["heartbeat_s"] == 0.2
-        assert ws.receive_json() == {"kind": "heartbeat", "head": 1}
+        assert ws.receive_json() == {"kind": "heartbeat", "head": 2}
 
 
 @pytest.mark.sqlite_only
@@ -259,7 +260,7 @@ def test_idle_connections_get_heartbeats(client):
     [
         ("/api/v1/projects/p/events/ws?after=abc", 4400, "error", "invalid_after"),
         ("/api/v1/projects/p/events/ws?after=-1", 4400, "error", "invalid_after"),
-        ("/api/v1/projects/p/events/ws?after=2", 4400, "error", "invalid_after"),
+        ("/api/v1/projects/p/events/ws?after=3", 4400, "error", "invalid_after"),
         ("/api/v1/events/ws?after=99", 4400, "error", "invalid_after"),
         ("/api/v1/projects/nope/events/ws", 4404, "error", "unknown_project"),
         ("/api/v1/projects/nope/events/ws?after=0", 4404, "error", "unknown_project"),
@@ -282,7 +283,7 @@ def test_a_subscriber_whose_history_is_gone_is_told_to_reload(client, db):
         event_log.purge(session=session, keep_per_project=1)
     with client.websocket_connect("/api/v1/projects/p/events/ws?after=2") as ws:
         reset = ws.receive_json()
-        assert (reset["kind"], reset["reason"], reset["oldest_seq"], reset["head"]) == ("reset", "history_gone", 5, 5)
+        assert (reset["kind"], reset["reason"], reset["oldest_seq"], reset["head"]) == ("reset", "history_gone", 6, 6)
         assert closed_with(ws) == (4410, "history_gone")
     with client.websocket_connect("/api/v1/events/ws?after=1") as ws:
         assert ws.receive_json()["kind"] == "reset"
@@ -306,7 +307,7 @@ def test_a_request_can_be_followed_from_its_log_lines_to_the_events_it_caused(cl
     change(client, "p", 1, **{"X-Request-ID": "trace-me-1"})
     lines = [line for line in _log_lines(capfd.readouterr().err) if line.get("request_id") == "trace-me-1"]
     committed = next(line for line in lines if line["event"] == "events committed")
-    assert committed["seqs"] == {"p": 2}
+    assert committed["seqs"] == {"p": 3}
     assert {"project updated", "request"} <= {line["event"] for line in lines}
     caused = [e for e in client.get("/api/v1/events").json()["items"] if e["correlation_id"] == "trace-me-1"]
     assert [e["id"] for e in caused] == committed["event_ids"]
@@ -348,7 +349,7 @@ def test_retention_runs_in_the_background_when_configured(database_url, db, tmp_
         for n in range(4):
             change(client, "p", n)
         deadline = time.monotonic() + 10
-        while [e["seq"] for e in client.get("/api/v1/projects/p/events").json()["items"]] != [4, 5]:
+        while [e["seq"] for e in client.get("/api/v1/projects/p/events").json()["items"]] != [5, 6]:
             assert time.monotonic() < deadline, "retention did not run"
             time.sleep(0.05)
         assert client.get("/api/v1/projects/p/events", params={"after": 1}).status_code == 410

@@ -137,13 +137,14 @@ def test_a_deleted_project_leaves_its_last_event_at_a_fresh_position(db, publish
     with db.get_session() as session:
         projects.delete_(session=session, project_id="gone")
     tombstone = published[-1]
-    assert (tombstone.type, tombstone.seq, tombstone.data) == ("project.deleted", 3, {"name": "Gone"})
+    assert (tombstone.type, tombstone.seq, tombstone.data) == ("project.deleted", 4, {"name": "Gone"})
     assert tombstone.position > newest
     with db.read_session() as session:
-        assert [(row.seq, row.type) for row in session.exec(select(EventDB))] == [(3, "project.deleted")]
+        assert [(row.seq, row.type) for row in session.exec(select(EventDB))] == [(4, "project.deleted")]
 
     # The same id again: its seqs continue after the deletion, so (project, seq) stays unique.
     with db.get_session() as session:
-        assert projects.create(session=session, data=ProjectCreate(id="gone", name="Again")).event_seq == 4
-    assert (published[-1].type, published[-1].seq) == ("project.created", 4)
-    assert published[-1].position > tombstone.position
+        assert projects.create(session=session, data=ProjectCreate(id="gone", name="Again")).event_seq == 6
+    created, context = published[-2:]
+    assert [(e.type, e.seq) for e in (created, context)] == [("project.created", 5), ("context.updated", 6)]
+    assert created.position > tombstone.position

@@ -167,25 +167,26 @@ def test_a_write_through_one_process_reaches_subscribers_of_the_other(gateways):
     ):
         for n in range(3):
             a.request("PATCH", "/api/v1/projects/shared", {"description": f"v{n}"})
-        assert [e["seq"] for e in events(ws, 3, timeout=5)] == [2, 3, 4]
+        assert [e["seq"] for e in events(ws, 3, timeout=5)] == [3, 4, 5]
         assert [(e["project_id"], e["seq"]) for e in events(everything, 3, timeout=5)] == [
-            ("shared", 2),
             ("shared", 3),
             ("shared", 4),
+            ("shared", 5),
         ]
     # And the other way round, on the same database.
     with a.subscribe("/api/v1/projects/shared/events/ws") as ws:
         b.request("PATCH", "/api/v1/projects/shared", {"description": "from b"})
-        assert [e["seq"] for e in events(ws, 1, timeout=5)] == [5]
+        assert [e["seq"] for e in events(ws, 1, timeout=5)] == [6]
 
 
 def test_redis_unreachable_for_a_moment_loses_nothing(gateways, redis_proxy):
     a, b = gateways
     proxy, _url = redis_proxy
-    a.request("POST", "/api/v1/projects", {"id": "outage", "name": "Outage"})
-    with b.subscribe("/api/v1/projects/outage/events/ws?after=1") as ws:
+    project = a.request("POST", "/api/v1/projects", {"id": "outage", "name": "Outage"})
+    assert project["event_seq"] == 2
+    with b.subscribe(f"/api/v1/projects/outage/events/ws?after={project['event_seq']}") as ws:
         a.request("PATCH", "/api/v1/projects/outage", {"description": "before"})
-        assert [e["seq"] for e in events(ws, 1, timeout=5)] == [2]
+        assert [e["seq"] for e in events(ws, 1, timeout=5)] == [3]
 
         proxy.cut()
         for n in range(3):  # requests succeed while Redis is away; their wake-ups wait
@@ -193,7 +194,7 @@ def test_redis_unreachable_for_a_moment_loses_nothing(gateways, redis_proxy):
         nothing_for(ws, 1.0)
 
         proxy.restore()
-        assert [e["seq"] for e in events(ws, 3, timeout=10)] == [3, 4, 5]
+        assert [e["seq"] for e in events(ws, 3, timeout=10)] == [4, 5, 6]
         a.request("PATCH", "/api/v1/projects/outage", {"description": "after"})
-        assert [e["seq"] for e in events(ws, 1, timeout=5)] == [6]
+        assert [e["seq"] for e in events(ws, 1, timeout=5)] == [7]
         nothing_for(ws, 0.5)  # and nothing twice

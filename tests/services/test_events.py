@@ -23,7 +23,7 @@ def make_project(db, project_id: str, changes: int = 0) -> None:
 
 
 def test_a_project_s_events_come_in_pages_after_a_seq(db):
-    make_project(db, "p", changes=4)  # seqs 1..5
+    make_project(db, "p", changes=3)  # seqs 1..5: created, context, 3 updates
     with db.read_session() as session:
         first = events.list_(session=session, project_id="p", after=None, limit=2)
         assert [e.seq for e in first.items] == [1, 2]
@@ -43,8 +43,8 @@ def test_reading_refuses_unknown_projects_and_positions_beyond_the_head(db):
         with pytest.raises(NotFound):
             events.list_(session=session, project_id="nope", after=None, limit=10)
         with pytest.raises(InvalidInput) as refused:
-            events.list_(session=session, project_id="p", after=3, limit=10)
-        assert refused.value.extensions["head"] == 2
+            events.list_(session=session, project_id="p", after=4, limit=10)
+        assert refused.value.extensions["head"] == 3
         with pytest.raises(InvalidInput):
             events.list_all(session=session, after=99, limit=10)
 
@@ -57,7 +57,15 @@ def test_every_project_s_events_come_in_commit_order(db):
         session.commit()
     with db.read_session() as session:
         page = events.list_all(session=session, after=None, limit=10)
-        assert [(e.project_id, e.seq) for e in page.items] == [("a", 1), ("a", 2), ("b", 1), ("b", 2), ("a", 3)]
+        assert [(e.project_id, e.seq) for e in page.items] == [
+            ("a", 1),
+            ("a", 2),
+            ("a", 3),
+            ("b", 1),
+            ("b", 2),
+            ("b", 3),
+            ("a", 4),
+        ]
         positions = [e.position for e in page.items]
         assert positions == sorted(positions)
         assert page.head == positions[-1] == events.global_head(session=session)
@@ -67,57 +75,57 @@ def test_every_project_s_events_come_in_commit_order(db):
 
 
 def test_retention_keeps_the_newest_events_of_each_project(db):
-    make_project(db, "busy", changes=9)  # seqs 1..10
-    make_project(db, "quiet")  # seq 1
+    make_project(db, "busy", changes=9)  # seqs 1..11
+    make_project(db, "quiet")  # seqs 1..2
     with db.get_session() as session:
-        assert events.purge(session=session, keep_per_project=3) == 7
+        assert events.purge(session=session, keep_per_project=3) == 8
     with db.read_session() as session:
         kept = session.exec(select(EventDB.project_id, EventDB.seq).order_by(EventDB.id)).all()
-        assert kept == [("busy", 8), ("busy", 9), ("busy", 10), ("quiet", 1)]
-        assert events.oldest_seq(session=session, project_id="busy", head=10) == 8
+        assert kept == [("busy", 9), ("busy", 10), ("busy", 11), ("quiet", 1), ("quiet", 2)]
+        assert events.oldest_seq(session=session, project_id="busy", head=11) == 9
         # Up to date, or missing nothing that is still kept: fine.
-        assert events.check_after(session=session, project_id="busy", after=7) == (7, 10)
+        assert events.check_after(session=session, project_id="busy", after=8) == (8, 11)
         with pytest.raises(HistoryGone) as gone:
-            events.check_after(session=session, project_id="busy", after=6)
+            events.check_after(session=session, project_id="busy", after=7)
         assert gone.value.status == 410
-        assert gone.value.extensions == {"oldest_seq": 8, "head": 10}
+        assert gone.value.extensions == {"oldest_seq": 9, "head": 11}
         # Without `after`, reading starts at the oldest kept event.
         assert [e.seq for e in events.list_(session=session, project_id="busy", after=None, limit=10).items] == [
-            8,
             9,
             10,
+            11,
         ]
 
 
 def test_retention_by_age_drops_a_prefix_and_never_a_project_s_newest_event(db):
-    make_project(db, "old", changes=3)  # seqs 1..4
-    make_project(db, "new", changes=1)
+    make_project(db, "old", changes=3)  # seqs 1..5
+    make_project(db, "new", changes=1)  # seqs 1..3
     long_ago = utc_now() - timedelta(days=30)
     with db.get_session() as session:
         session.exec(update(EventDB).where(EventDB.project_id == "old").values(created_at=long_ago))
         session.exec(update(EventDB).where(EventDB.project_id == "new", EventDB.seq == 1).values(created_at=long_ago))
         session.commit()
     with db.get_session() as session:
-        assert events.purge(session=session, older_than=timedelta(days=7)) == 4
+        assert events.purge(session=session, older_than=timedelta(days=7)) == 5
     with db.read_session() as session:
         kept = session.exec(select(EventDB.project_id, EventDB.seq).order_by(EventDB.id)).all()
-        assert kept == [("old", 4), ("new", 2)]
+        assert kept == [("old", 5), ("new", 2), ("new", 3)]
     with db.get_session() as session:
         assert events.purge(session=session, older_than=timedelta(days=7), keep_per_project=5) == 0
 
 
 def test_the_all_projects_stream_knows_when_retention_dropped_what_a_reader_missed(db):
-    make_project(db, "a", changes=4)  # positions 1..5
-    make_project(db, "b", changes=1)  # positions 6..7
+    make_project(db, "a", changes=4)  # positions 1..6
+    make_project(db, "b", changes=1)  # positions 7..9
     with db.get_session() as session:
-        events.purge(session=session, keep_per_project=2)  # drops a:1..3
+        events.purge(session=session, keep_per_project=3)  # drops a:1..3, keeps all of b
     with db.read_session() as session:
         oldest_a = session.exec(select(EventDB.id).where(EventDB.project_id == "a", EventDB.seq == 4)).one()
-        assert events.check_after_all(session=session, after=oldest_a - 1) == (oldest_a - 1, 7)
+        assert events.check_after_all(session=session, after=oldest_a - 1) == (oldest_a - 1, 9)
         with pytest.raises(HistoryGone) as gone:
             events.check_after_all(session=session, after=oldest_a - 2)
-        assert gone.value.extensions["head"] == 7
-        assert events.check_after_all(session=session, after=None) == (0, 7)
+        assert gone.value.extensions["head"] == 9
+        assert events.check_after_all(session=session, after=None) == (0, 9)
 
 
 def test_a_deleted_project_does_not_count_as_lost_history(db):
@@ -127,13 +135,17 @@ def test_a_deleted_project_does_not_count_as_lost_history(db):
         projects.delete_(session=session, project_id="a")
     with db.read_session() as session:
         page = events.list_all(session=session, after=0, limit=10)
-        assert [(e.project_id, e.type) for e in page.items] == [("b", "project.created"), ("a", "project.deleted")]
+        assert [(e.project_id, e.type) for e in page.items] == [
+            ("b", "project.created"),
+            ("b", "context.updated"),
+            ("a", "project.deleted"),
+        ]
 
 
 def test_a_purge_racing_a_reader_is_reported_not_skipped(db):
-    make_project(db, "p", changes=5)
+    make_project(db, "p", changes=5)  # seqs 1..7
     with db.get_session() as session:
-        events.purge(session=session, keep_per_project=2)
+        events.purge(session=session, keep_per_project=2)  # drops 1..5
     with db.read_session() as session, pytest.raises(HistoryGone) as gone:
         events.read(session=session, project_id="p", after=1, limit=10)
-    assert gone.value.extensions["oldest_seq"] == 5
+    assert gone.value.extensions["oldest_seq"] == 6

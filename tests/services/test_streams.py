@@ -54,7 +54,7 @@ class Client:
 @pytest.fixture
 async def hub(db):
     with db.get_session() as session:
-        projects.create(session=session, data=ProjectCreate(id="p", name="P"))
+        projects.create(session=session, data=ProjectCreate(id="p", name="P"))  # seqs 1, 2: created, context
     hub = EventHub(
         db=db,
         bus=MemoryBus(),
@@ -74,7 +74,7 @@ async def eventually(predicate, timeout: float = 5.0) -> None:
 async def test_a_client_that_takes_nothing_is_closed_as_too_slow(hub, db):
     client = Client()
     client.stall()
-    subscription = hub.subscribe("p", after=1, head=1)
+    subscription = hub.subscribe("p", after=2, head=2)
     write(db, "p", 5)
     with anyio.fail_after(5):
         ending = await subscription.run(client.send)
@@ -85,7 +85,7 @@ async def test_a_client_that_takes_nothing_is_closed_as_too_slow(hub, db):
 
 async def test_a_live_client_that_falls_further_behind_than_the_feed_keeps_is_closed(hub, db):
     client = Client()
-    subscription = hub.subscribe("p", after=1, head=1)
+    subscription = hub.subscribe("p", after=2, head=2)
     async with anyio.create_task_group() as group:
         outcome = []
 
@@ -94,12 +94,12 @@ async def test_a_live_client_that_falls_further_behind_than_the_feed_keeps_is_cl
 
         group.start_soon(run)
         write(db, "p")
-        await eventually(lambda: client.seqs() == [2])  # live now
+        await eventually(lambda: client.seqs() == [3])  # live now
         client.stall()
         write(db, "p", 2)  # one in the socket, one queued …
         await anyio.sleep(0.1)
         write(db, "p", 6)  # … and the feed (3 events) moves on without it
-        await eventually(lambda: hub.feeds["p"].head == 10)
+        await eventually(lambda: hub.feeds["p"].head == 11)
         client.resume()
     assert outcome[0].code == CloseCode.TOO_SLOW
     assert "behind" not in outcome[0].reason  # the reason is the documented one
@@ -109,18 +109,18 @@ async def test_a_live_client_that_falls_further_behind_than_the_feed_keeps_is_cl
 async def test_events_written_without_the_bus_arrive_by_the_periodic_re_check(hub, db, database_url):
     other = DatabaseManager(database_url)  # another process on the same database, with no bus
     client = Client()
-    subscription = hub.subscribe("p", after=1, head=1)
+    subscription = hub.subscribe("p", after=2, head=2)
     async with anyio.create_task_group() as group:
         group.start_soon(subscription.run, client.send)
         write(other, "p", 2)
-        await eventually(lambda: client.seqs() == [2, 3])
+        await eventually(lambda: client.seqs() == [3, 4])
         group.cancel_scope.cancel()
     other.dispose()
 
 
 async def test_a_project_removed_behind_the_gateway_s_back_ends_its_subscriptions(hub, db):
     client = Client()
-    subscription = hub.subscribe("p", after=1, head=1)
+    subscription = hub.subscribe("p", after=2, head=2)
     with db.get_session() as session:  # as an older tool would: no project.deleted event
         session.exec(delete(EventDB).where(EventDB.project_id == "p"))
         session.exec(delete(ProjectDB).where(ProjectDB.id == "p"))
@@ -142,17 +142,21 @@ async def test_stopping_the_hub_closes_subscriptions_as_going_away(hub, db):
 
         group.start_soon(run)
         write(db, "p")
-        await eventually(lambda: len(client.frames) == 2)
+        await eventually(lambda: len(client.frames) == 3)
         await hub.stop()
     assert outcome[0].code == CloseCode.GOING_AWAY == 1001
-    assert [frame["event"]["type"] for frame in client.frames] == ["project.created", "project.updated"]
+    assert [frame["event"]["type"] for frame in client.frames] == [
+        "project.created",
+        "context.updated",
+        "project.updated",
+    ]
 
 
 async def test_a_client_that_leaves_mid_send_ends_the_subscription_quietly(hub, db):
     async def broken(_text: str) -> None:
         raise ConnectionResetError
 
-    subscription = hub.subscribe("p", after=0, head=1)
+    subscription = hub.subscribe("p", after=0, head=2)
     with anyio.fail_after(5):
         assert await subscription.run(broken) is None
 

@@ -2,12 +2,15 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi.responses import FileResponse
 
-from gateway.app.api.deps import DEFAULT_LIMIT, Cursor, Limit, ReadSessionDep, SessionDep
+from gateway.app.api.deps import DEFAULT_LIMIT, Cursor, DbDep, Limit, ReadSessionDep, SessionDep, StoreDep
+from gateway.app.api.multipart import MultipartFile
 from gateway.app.api.problems import problems
 from gateway.app.api.projects import ProjectId
 from gateway.app.api.routing import DocumentedRoute
+from gateway.app.errors import InvalidInput
 from gateway.app.schemas.artifacts import (
     ArtifactCreate,
     ArtifactPage,
@@ -15,8 +18,11 @@ from gateway.app.schemas.artifacts import (
     ArtifactUpdate,
     Category,
     ValidationStatus,
+    WorkspaceFile,
+    check_relative_path,
 )
 from gateway.app.services import artifacts
+from gateway.app.storage import content_disposition
 
 router = APIRouter(prefix="/projects/{project_id}/artifacts", tags=["artifacts"], route_class=DocumentedRoute)
 ArtifactId = Annotated[int, Path(description="The artifact's id", ge=1)]
@@ -71,6 +77,113 @@ def update_artifact(
 
 
 @router.delete("/{artifact_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(404))
-def delete_artifact(project_id: ProjectId, artifact_id: ArtifactId, session: SessionDep) -> None:
-    """Delete an artifact's metadata."""
-    artifacts.delete_(session=session, project_id=project_id, artifact_id=artifact_id)
+def delete_artifact(project_id: ProjectId, artifact_id: ArtifactId, session: SessionDep, store: StoreDep) -> None:
+    """Delete an artifact (its stored file too, unless another artifact has the same bytes)."""
+    artifacts.delete_(session=session, project_id=project_id, artifact_id=artifact_id, store=store)
+
+
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary", "description": "The file"}},
+            },
+            "examples": {"script": {"summary": "A GDScript file", "value": {"file": "player.gd"}}},
+        }
+    },
+}
+
+
+@router.post(
+    "/files",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ArtifactRead,
+    responses=problems(404, 413, 422),
+    openapi_extra={"requestBody": UPLOAD_BODY},
+)
+async def upload_artifact(
+    project_id: ProjectId,
+    request: Request,
+    response: Response,
+    db: DbDep,
+    store: StoreDep,
+    task_id: Annotated[int | None, Query(ge=1, description="The task the file is for")] = None,
+    category: Annotated[Category | None, Query(description="Inferred from the file when left out")] = None,
+    path: Annotated[str | None, Query(max_length=1024, description="Where it belongs in the project")] = None,
+) -> ArtifactRead:
+    """Upload a file (multipart, part `file`), streamed to disk, stored by SHA-256 and validated.
+
+    The answer is 201 whether the file is valid or not: `validation_status` and `validation_report` say
+    which and why. Too large a file is a 413; an interrupted upload leaves nothing behind.
+    """
+    if path is not None:
+        try:
+            path = check_relative_path(path)
+        except ValueError as exc:
+            raise InvalidInput(
+                str(exc), errors=[{"loc": ["query", "path"], "msg": str(exc), "type": "path_invalid"}]
+            ) from None
+    upload = MultipartFile(request)
+    settings = request.app.state.settings
+    artifact = await artifacts.upload(
+        db,
+        store,
+        target=artifacts.FileTarget(project_id, task_id, category, path),
+        chunks=upload.chunks(),
+        filename=lambda: upload.filename,
+        max_bytes=settings.max_upload_bytes,
+    )
+    response.headers["Location"] = f"/api/v1/projects/{project_id}/artifacts/{artifact.id}"
+    return ArtifactRead.model_validate(artifact)
+
+
+@router.post(
+    "/workspace", status_code=status.HTTP_201_CREATED, response_model=ArtifactRead, responses=problems(404, 413, 422)
+)
+def register_workspace_artifact(
+    project_id: ProjectId, data: WorkspaceFile, request: Request, response: Response, db: DbDep, store: StoreDep
+) -> ArtifactRead:
+    """Record a file from the project's workspace (`<workspace root>/<project id>/…`), copied in and validated.
+
+    A path that leaves the workspace (absolute, `..`, a symlink out) is refused.
+    """
+    settings = request.app.state.settings
+    artifact = artifacts.register_workspace_file(
+        db,
+        store,
+        target=artifacts.FileTarget(project_id, data.task_id, data.category, data.path),
+        workspace=settings.workspace_for(project_id),
+        max_bytes=settings.max_upload_bytes,
+    )
+    response.headers["Location"] = f"/api/v1/projects/{project_id}/artifacts/{artifact.id}"
+    return ArtifactRead.model_validate(artifact)
+
+
+@router.get(
+    "/{artifact_id}/content",
+    response_class=FileResponse,
+    responses={200: {"description": "The file's bytes", "content": {"application/octet-stream": {}}}, **problems(404)},
+)
+def download_artifact(
+    project_id: ProjectId, artifact_id: ArtifactId, session: ReadSessionDep, store: StoreDep
+) -> FileResponse:
+    """Download an artifact's file, with its content type and a safe file name."""
+    artifact, path = artifacts.content(session=session, store=store, project_id=project_id, artifact_id=artifact_id)
+    return FileResponse(
+        path,
+        media_type=artifact.mime_type or "application/octet-stream",
+        headers={
+            "Content-Disposition": content_disposition(artifact.name),
+            "X-Content-Type-Options": "nosniff",
+            "ETag": f'"{artifact.sha256}"',
+        },
+    )
+
+
+@router.post("/{artifact_id}/validate", response_model=ArtifactRead, responses=problems(404, 409))
+def revalidate_artifact(project_id: ProjectId, artifact_id: ArtifactId, db: DbDep, store: StoreDep) -> ArtifactRead:
+    """Validate an artifact's file again and record the new report."""
+    return ArtifactRead.model_validate(artifacts.revalidate(db, store, project_id=project_id, artifact_id=artifact_id))

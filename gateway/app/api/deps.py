@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from gateway.app.db import DatabaseManager
 from gateway.app.services.common import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from gateway.app.storage import BlobStore
 
 
 def get_db(request: Request) -> DatabaseManager:
@@ -25,7 +26,13 @@ def _read_session(db: Annotated[DatabaseManager, Depends(get_db)]) -> Iterator[S
         yield session
 
 
+def get_store(request: Request) -> BlobStore:
+    """The app's artifact blob store."""
+    return request.app.state.store
+
+
 DbDep = Annotated[DatabaseManager, Depends(get_db)]
+StoreDep = Annotated[BlobStore, Depends(get_store)]
 SessionDep = Annotated[Session, Depends(_session)]
 ReadSessionDep = Annotated[Session, Depends(_read_session)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size")]

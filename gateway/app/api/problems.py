@@ -58,7 +58,8 @@ def problem_response(
     request_id = correlation_id.get()
     if request_id:
         body["request_id"] = request_id
-    body.update({key: value for key, value in extensions.items() if value is not None})
+    # Extensions add members; they never replace the standard ones (RFC 9457 §3.2).
+    body.update({key: value for key, value in extensions.items() if value is not None and key not in body})
     return JSONResponse(jsonable_encoder(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE)
 
 

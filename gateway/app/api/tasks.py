@@ -8,8 +8,19 @@ from gateway.app.api.deps import DEFAULT_LIMIT, Cursor, Limit, ReadSessionDep, S
 from gateway.app.api.problems import problems
 from gateway.app.api.projects import ProjectId
 from gateway.app.api.routing import DocumentedRoute
-from gateway.app.schemas.tasks import TaskCreate, TaskPage, TaskRead, TaskUpdate
-from gateway.app.services import tasks
+from gateway.app.schemas.tasks import (
+    BlockRequest,
+    ClaimRequest,
+    CompleteRequest,
+    NoteRequest,
+    ReleaseRequest,
+    StartRequest,
+    TaskCreate,
+    TaskPage,
+    TaskRead,
+    TaskUpdate,
+)
+from gateway.app.services import lifecycle, tasks
 
 router = APIRouter(prefix="/projects/{project_id}/tasks", tags=["tasks"], route_class=DocumentedRoute)
 TaskId = Annotated[int, Path(description="The task's id", ge=1)]
@@ -45,13 +56,127 @@ def get_task(project_id: ProjectId, task_id: TaskId, session: ReadSessionDep) ->
     return TaskRead.model_validate(tasks.get(session=session, project_id=project_id, task_id=task_id))
 
 
-@router.patch("/{task_id}", response_model=TaskRead, responses=problems(404, 413, 422))
+@router.patch("/{task_id}", response_model=TaskRead, responses=problems(404, 409, 413, 422))
 def update_task(project_id: ProjectId, task_id: TaskId, data: TaskUpdate, session: SessionDep) -> TaskRead:
     """Change a task's title, description or priority."""
     return TaskRead.model_validate(tasks.update(session=session, project_id=project_id, task_id=task_id, data=data))
 
 
-@router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(404))
+@router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(404, 409))
 def delete_task(project_id: ProjectId, task_id: TaskId, session: SessionDep) -> None:
     """Delete a task; its artifacts stay with the project."""
     tasks.delete_(session=session, project_id=project_id, task_id=task_id)
+
+
+# --- Work on a task (claims, leases and transitions) ------------------------------------------------------
+
+TRANSITION_PROBLEMS = problems(404, 409, 422)
+
+
+@router.post(
+    "/next/claim", response_model=TaskRead, responses={204: {"description": "No task is ready"}, **TRANSITION_PROBLEMS}
+)
+def claim_next_task(project_id: ProjectId, data: ClaimRequest, session: SessionDep) -> TaskRead | Response:
+    """Claim the next ready task: highest priority, then lowest idx, dependencies done (204 when none is ready)."""
+    task = lifecycle.claim_next(
+        session=session, project_id=project_id, agent_id=data.agent_id, lease_seconds=data.lease_seconds
+    )
+    if task is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return TaskRead.model_validate(task)
+
+
+@router.post("/{task_id}/claim", response_model=TaskRead, responses=TRANSITION_PROBLEMS)
+def claim_task(project_id: ProjectId, task_id: TaskId, data: ClaimRequest, session: SessionDep) -> TaskRead:
+    """Claim a ready task for an agent, or renew the agent's claim (a lease)."""
+    task = lifecycle.claim(
+        session=session,
+        project_id=project_id,
+        task_id=task_id,
+        agent_id=data.agent_id,
+        lease_seconds=data.lease_seconds,
+    )
+    return TaskRead.model_validate(task)
+
+
+@router.post("/{task_id}/release", response_model=TaskRead, responses=TRANSITION_PROBLEMS)
+def release_task(project_id: ProjectId, task_id: TaskId, data: ReleaseRequest, session: SessionDep) -> TaskRead:
+    """Give a claim back; a started task returns to pending."""
+    task = lifecycle.release(session=session, project_id=project_id, task_id=task_id, agent_id=data.agent_id)
+    return TaskRead.model_validate(task)
+
+
+@router.post("/{task_id}/start", response_model=TaskRead, responses=TRANSITION_PROBLEMS)
+def start_task(
+    project_id: ProjectId, task_id: TaskId, session: SessionDep, data: StartRequest | None = None
+) -> TaskRead:
+    """Start a ready task: in_progress, and its context is generated."""
+    data = data or StartRequest()
+    task = lifecycle.start(
+        session=session,
+        project_id=project_id,
+        task_id=task_id,
+        agent_id=data.agent_id,
+        lease_seconds=data.lease_seconds,
+    )
+    return TaskRead.model_validate(task)
+
+
+@router.post("/{task_id}/block", response_model=TaskRead, responses=TRANSITION_PROBLEMS)
+def block_task(project_id: ProjectId, task_id: TaskId, data: BlockRequest, session: SessionDep) -> TaskRead:
+    """Report a blocker; the claim is released until someone unblocks the task."""
+    task = lifecycle.block(
+        session=session, project_id=project_id, task_id=task_id, reason=data.reason, agent_id=data.agent_id
+    )
+    return TaskRead.model_validate(task)
+
+
+@router.post("/{task_id}/unblock", response_model=TaskRead, responses=TRANSITION_PROBLEMS)
+def unblock_task(
+    project_id: ProjectId, task_id: TaskId, session: SessionDep, data: NoteRequest | None = None
+) -> TaskRead:
+    """Unblock a task: it is pending again, ready to be claimed."""
+    note = data.reason if data else None
+    return TaskRead.model_validate(
+        lifecycle.unblock(session=session, project_id=project_id, task_id=task_id, note=note)
+    )
+
+
+@router.post("/{task_id}/complete", response_model=TaskRead, responses=TRANSITION_PROBLEMS)
+def complete_task(project_id: ProjectId, task_id: TaskId, data: CompleteRequest, session: SessionDep) -> TaskRead:
+    """Complete a task with a summary: done, or review when the project asks for one.
+
+    Refused (409, `deliverables-missing`) until each required deliverable has a valid artifact.
+    """
+    task = lifecycle.complete(
+        session=session, project_id=project_id, task_id=task_id, summary=data.summary, agent_id=data.agent_id
+    )
+    return TaskRead.model_validate(task)
+
+
+@router.post("/{task_id}/approve", response_model=TaskRead, responses=TRANSITION_PROBLEMS)
+def approve_task(project_id: ProjectId, task_id: TaskId, session: SessionDep) -> TaskRead:
+    """Approve a task waiting in review: it is done."""
+    return TaskRead.model_validate(lifecycle.approve(session=session, project_id=project_id, task_id=task_id))
+
+
+@router.post("/{task_id}/reopen", response_model=TaskRead, responses=TRANSITION_PROBLEMS)
+def reopen_task(
+    project_id: ProjectId, task_id: TaskId, session: SessionDep, data: NoteRequest | None = None
+) -> TaskRead:
+    """Reopen a done, reviewed or cancelled task: pending again, and the project is no longer completed."""
+    reason = data.reason if data else None
+    return TaskRead.model_validate(
+        lifecycle.reopen(session=session, project_id=project_id, task_id=task_id, reason=reason)
+    )
+
+
+@router.post("/{task_id}/cancel", response_model=TaskRead, responses=TRANSITION_PROBLEMS)
+def cancel_task(
+    project_id: ProjectId, task_id: TaskId, session: SessionDep, data: NoteRequest | None = None
+) -> TaskRead:
+    """Cancel a task that is not done; it no longer holds up the tasks that depend on it."""
+    reason = data.reason if data else None
+    return TaskRead.model_validate(
+        lifecycle.cancel(session=session, project_id=project_id, task_id=task_id, reason=reason)
+    )

@@ -1,8 +1,9 @@
 """Artifact metadata resources."""
 
+import json
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
@@ -22,6 +23,16 @@ _EXAMPLE_READ = {
     "category": "code",
     "validation_status": "pending",
     "size_bytes": 2048,
+    "sha256": "9b1f3c8e2d4a5b6c7d8e9f0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4",
+    "source": "upload",
+    "validation_report": {
+        "status": "valid",
+        "category": "code",
+        "format": "gdscript",
+        "checks": [{"name": "utf-8", "ok": True, "detail": "", "severity": "error"}],
+        "errors": [],
+    },
+    "validated_at": "2026-11-25T10:00:01Z",
     "created_at": "2026-11-25T10:00:00Z",
 }
 
@@ -32,7 +43,7 @@ def _check_name(value: str | None) -> str | None:
     return value
 
 
-def _check_relative_path(value: str) -> str:
+def check_relative_path(value: str) -> str:
     if "\\" in value or "\x00" in value:
         raise ValueError("use forward slashes and no NUL characters")
     path = PurePosixPath(value)
@@ -60,7 +71,7 @@ class ArtifactCreate(InputModel):
     size_bytes: Annotated[int, Field(ge=0)] | None = None
 
     _name = field_validator("name")(_check_name)
-    _path = field_validator("path")(_check_relative_path)
+    _path = field_validator("path")(check_relative_path)
 
 
 class ArtifactUpdate(InputModel):
@@ -74,6 +85,20 @@ class ArtifactUpdate(InputModel):
 
     _name = field_validator("name")(_check_name)
     _not_null = field_validator("name")(not_null)
+
+
+class WorkspaceFile(InputModel):
+    """A file in the project's workspace to record as an artifact (its bytes are copied in)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"path": "scripts/player.gd", "task_id": 12, "category": "code"}]}
+    )
+
+    path: Annotated[str, Field(min_length=1, max_length=1024, description="Relative to the project's workspace")]
+    task_id: int | None = None
+    category: Category | None = None
+
+    _path = field_validator("path")(check_relative_path)
 
 
 class ArtifactRead(OutputModel):
@@ -90,7 +115,16 @@ class ArtifactRead(OutputModel):
     category: str | None
     validation_status: str
     size_bytes: int | None
+    sha256: str | None = None
+    source: str | None = Field(default=None, description="upload, workspace or metadata")
+    validation_report: dict[str, Any] | None = Field(default=None, description="What the last validation checked")
+    validated_at: datetime | None = None
     created_at: datetime
+
+    @field_validator("validation_report", mode="before")
+    @classmethod
+    def _parse_report(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
 
 
 class ArtifactPage(OutputModel):

@@ -1,10 +1,12 @@
 """Project resources."""
 
+import json
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
+from gateway.app.planner import GameBrief
 from gateway.app.schemas.common import InputModel, OutputModel, not_null
 
 ProjectStatus = Literal["draft", "consensus", "active", "completed"]
@@ -23,6 +25,14 @@ _EXAMPLE_READ = {
     "name": "Star Courier",
     "description": "A 2D platformer about a courier delivering parcels across a collapsing space station.",
     "status": "draft",
+    "brief": {
+        "title": "Star Courier",
+        "genre": "platformer-2d",
+        "engine": "godot",
+        "platforms": ["windows", "linux"],
+        "art_style": "16x16 pixel art",
+        "features": ["save-system", "controller-support"],
+    },
     "active_plan_id": None,
     "active_context_id": None,
     "current_task_id": None,
@@ -43,6 +53,7 @@ class ProjectCreate(InputModel):
                     "id": "star-courier",
                     "name": "Star Courier",
                     "description": _EXAMPLE_READ["description"],
+                    "brief": _EXAMPLE_READ["brief"],
                 }
             ]
         }
@@ -51,6 +62,10 @@ class ProjectCreate(InputModel):
     id: Slug | None = None
     name: Name
     description: Description | None = None
+    brief: GameBrief | None = Field(
+        default=None, description="What the game is: genre, engine, platforms, features… (shapes plan and context)"
+    )
+    require_review: bool = Field(default=False, description="Completed tasks wait for a user's approval")
 
 
 class ProjectUpdate(InputModel):
@@ -60,8 +75,10 @@ class ProjectUpdate(InputModel):
 
     name: Name | None = None
     description: Description | None = None
+    brief: GameBrief | None = Field(default=None, description="Replaces the brief; the next proposal uses it")
+    require_review: bool | None = None
 
-    _not_null = field_validator("name")(not_null)
+    _not_null = field_validator("name", "brief", "require_review")(not_null)
 
 
 class ProjectRead(OutputModel):
@@ -73,6 +90,7 @@ class ProjectRead(OutputModel):
     name: str
     description: str | None
     status: ProjectStatus
+    brief: dict[str, Any] | None
     active_plan_id: int | None
     active_context_id: int | None
     current_task_id: int | None
@@ -80,6 +98,11 @@ class ProjectRead(OutputModel):
     event_seq: int = Field(description="Sequence number of the newest event: the state shown is current as of it")
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("brief", mode="before")
+    @classmethod
+    def _parse_brief(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
 
 
 class ProjectPage(OutputModel):

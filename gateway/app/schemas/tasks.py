@@ -24,6 +24,13 @@ _EXAMPLE_READ = {
     "estimates": None,
     "deliverables": None,
     "mcp_tools": None,
+    "discipline": "programming",
+    "acceptance_criteria": ["Jump height varies with how long the button is held"],
+    "dependencies": ["T-002"],
+    "summary": None,
+    "blocked_reason": None,
+    "claimed_by": None,
+    "lease_expires_at": None,
     "started_at": None,
     "completed_at": None,
     "created_at": "2026-11-25T10:00:00Z",
@@ -74,12 +81,19 @@ class TaskRead(OutputModel):
     estimates: dict[str, Any] | None
     deliverables: list[Any] | None
     mcp_tools: list[Any] | None
+    discipline: str | None
+    acceptance_criteria: list[str] | None
+    dependencies: list[str] | None
+    summary: str | None = Field(description="What the task delivered (set on completion)")
+    blocked_reason: str | None
+    claimed_by: str | None = Field(description="The agent holding the task's lease")
+    lease_expires_at: datetime | None
     started_at: datetime | None
     completed_at: datetime | None
     created_at: datetime
     updated_at: datetime
 
-    @field_validator("estimates", "deliverables", "mcp_tools", mode="before")
+    @field_validator("estimates", "deliverables", "mcp_tools", "acceptance_criteria", "dependencies", mode="before")
     @classmethod
     def _parse_json(cls, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
@@ -92,3 +106,70 @@ class TaskPage(OutputModel):
 
     items: list[TaskRead]
     next_cursor: str | None = None
+
+
+AgentId = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9._:@-]{1,64}$", description="Who the agent is (any stable name it chooses)")
+]
+LeaseSeconds = Annotated[int, Field(ge=1, le=86_400, description="How long the claim holds without renewal")]
+Reason = Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class ClaimRequest(InputModel):
+    """An agent claims a task (or renews its claim) for a while."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"agent_id": "claude-code-1", "lease_seconds": 900}]})
+
+    agent_id: AgentId
+    lease_seconds: LeaseSeconds = 900
+
+
+class ReleaseRequest(InputModel):
+    """An agent gives its claim back."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"agent_id": "claude-code-1"}]})
+
+    agent_id: AgentId
+
+
+class StartRequest(InputModel):
+    """Start a task; an agent that starts a task it has not claimed claims it too."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"agent_id": "claude-code-1"}]})
+
+    agent_id: AgentId | None = None
+    lease_seconds: LeaseSeconds | None = None
+
+
+class BlockRequest(InputModel):
+    """Report what blocks a task."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "The tileset has no slope tiles yet.", "agent_id": "claude-code-1"}]}
+    )
+
+    reason: Reason
+    agent_id: AgentId | None = None
+
+
+class CompleteRequest(InputModel):
+    """Finish a task with a summary of what it delivered."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"summary": "Player controller with coyote time and jump buffer.", "agent_id": "claude-code-1"}
+            ]
+        }
+    )
+
+    summary: Annotated[str, Field(min_length=1, max_length=20_000)]
+    agent_id: AgentId | None = None
+
+
+class NoteRequest(InputModel):
+    """An optional note or reason for a transition."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "The jump feels floaty again."}]})
+
+    reason: Reason | None = None

@@ -1,14 +1,24 @@
-"""Artifact metadata of a project: register, read, list, update and delete."""
+"""Artifacts of a project: files (uploaded, handed in, or from the workspace) validated for real, and metadata."""
 
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
 from sqlmodel import Session, select
 
 from gateway.app import events
-from gateway.app.db import ArtifactDB
-from gateway.app.errors import InvalidInput, NotFound
+from gateway.app.db import ArtifactDB, DatabaseManager, utc_now
+from gateway.app.errors import Conflict, InvalidInput, NotFound
 from gateway.app.logging import get_logger
 from gateway.app.schemas.artifacts import ArtifactCreate, ArtifactUpdate
 from gateway.app.services import projects, tasks
 from gateway.app.services.common import Page, page_by_id
+from gateway.app.storage import Blob, BlobStore, resolve_in_workspace, safe_filename
+from gateway.app.validation import DEFAULT_LIMITS, Limits, ValidationReport, validate
 
 log = get_logger(__name__)
 
@@ -95,12 +105,251 @@ def update(*, session: Session, project_id: str, artifact_id: int, data: Artifac
     return artifact
 
 
-def delete_(*, session: Session, project_id: str, artifact_id: int) -> None:
-    """Remove an artifact's metadata."""
+def delete_(*, session: Session, project_id: str, artifact_id: int, store: BlobStore | None = None) -> None:
+    """Delete an artifact; its stored file goes too when no other artifact shares the same bytes."""
     artifact = get(session=session, project_id=project_id, artifact_id=artifact_id)
+    sha256 = artifact.sha256
     session.delete(artifact)
     events.record(
         session, project_id=project_id, type="artifact.deleted", data={"artifact_id": artifact_id}, actor="user"
     )
     session.commit()
+    if store is not None and sha256 is not None:
+        shared = session.exec(select(ArtifactDB.id).where(ArtifactDB.sha256 == sha256).limit(1)).first()
+        if shared is None:
+            store.delete(sha256)
+        session.rollback()  # end the read transaction
     log.info("artifact deleted", project_id=project_id, artifact_id=artifact_id)
+
+
+# --- Files: upload, workspace registration, validation, download ----------------------------------------
+#
+# Bytes land in the content-addressed BlobStore first (streamed, hashed, atomic; an interrupted transfer
+# leaves nothing), then they are validated, then one transaction writes the row and its events. If that
+# transaction fails, a blob no row references is removed again: no row without a file, no orphan file.
+
+
+@dataclass(frozen=True)
+class FileTarget:
+    """Where a file goes: the project, optionally one of its tasks, its declared category and project path."""
+
+    project_id: str
+    task_id: int | None = None
+    category: str | None = None
+    path: str | None = None
+
+
+def check_target(*, session: Session, target: FileTarget) -> None:
+    """Refuse a file for an unknown project or another project's task before any byte is stored."""
+    projects.get(session=session, project_id=target.project_id)
+    _check_task(session, target.project_id, target.task_id)
+
+
+def _report_json(report: ValidationReport) -> str:
+    return json.dumps(report.model_dump(mode="json"), ensure_ascii=False)
+
+
+def _record_validation(session: Session, artifact: ArtifactDB, report: ValidationReport, actor: str) -> None:
+    events.record(
+        session,
+        project_id=artifact.project_id,
+        type="artifact.validated",
+        data={
+            "artifact_id": artifact.id,
+            "task_id": artifact.task_id,
+            "status": report.status,
+            "errors": report.errors[:10],
+        },
+        actor=actor,
+    )
+
+
+def _insert(
+    db: DatabaseManager, *, target: FileTarget, blob: Blob, name: str, report: ValidationReport, source: str, actor: str
+) -> ArtifactDB:
+    with db.get_session() as session:
+        projects.lock(session=session, project_id=target.project_id)
+        _check_task(session, target.project_id, target.task_id)
+        artifact = ArtifactDB(
+            project_id=target.project_id,
+            task_id=target.task_id,
+            name=name,
+            path=target.path or name,
+            mime_type=report.mime_type,
+            category=target.category or report.category,
+            size_bytes=blob.size_bytes,
+            sha256=blob.sha256,
+            source=source,
+            validation_status=report.status,
+            validation_report=_report_json(report),
+            validated_at=utc_now(),
+        )
+        session.add(artifact)
+        session.flush()
+        events.record(
+            session,
+            project_id=target.project_id,
+            type="artifact.created",
+            data={
+                "artifact_id": artifact.id,
+                "task_id": artifact.task_id,
+                "name": name,
+                "category": artifact.category,
+                "sha256": blob.sha256,
+                "size_bytes": blob.size_bytes,
+                "source": source,
+            },
+            actor=actor,
+        )
+        _record_validation(session, artifact, report, actor)
+        session.commit()
+    log.info(
+        "artifact stored",
+        project_id=target.project_id,
+        artifact_id=artifact.id,
+        sha256=blob.sha256,
+        validation=report.status,
+    )
+    return artifact
+
+
+def forget_blob_if_unreferenced(db: DatabaseManager, store: BlobStore, sha256: str) -> None:
+    """Delete a stored blob that no artifact row points at (after a failed write or a deletion)."""
+    with db.read_session() as session:
+        referenced = session.exec(select(ArtifactDB.id).where(ArtifactDB.sha256 == sha256).limit(1)).first()
+    if referenced is None:
+        store.delete(sha256)
+
+
+def land(
+    db: DatabaseManager,
+    store: BlobStore,
+    *,
+    target: FileTarget,
+    blob: Blob,
+    name: str,
+    source: str,
+    limits: Limits = DEFAULT_LIMITS,
+    actor: str = "user",
+) -> ArtifactDB:
+    """Validate a stored blob and record it as an artifact, in one transaction (blocking: run it in a thread)."""
+    name = safe_filename(name)
+    try:
+        report = validate(blob.path, name=name, category=target.category, limits=limits, sha256=blob.sha256)  # type: ignore[arg-type]
+        return _insert(db, target=target, blob=blob, name=name, report=report, source=source, actor=actor)
+    except BaseException:
+        forget_blob_if_unreferenced(db, store, blob.sha256)
+        raise
+
+
+async def upload(
+    db: DatabaseManager,
+    store: BlobStore,
+    *,
+    target: FileTarget,
+    chunks: AsyncIterator[bytes],
+    filename: Callable[[], str | None],
+    max_bytes: int,
+    limits: Limits = DEFAULT_LIMITS,
+    actor: str = "user",
+) -> ArtifactDB:
+    """Stream a file into the store, validate it and record it; `filename` is read once the bytes are in."""
+
+    def check() -> None:
+        with db.read_session() as session:
+            check_target(session=session, target=target)
+
+    await anyio.to_thread.run_sync(check)
+    blob = await store.ingest(chunks, max_bytes=max_bytes)
+    name = filename() or (target.path.rsplit("/", 1)[-1] if target.path else f"upload-{blob.sha256[:12]}")
+    return await anyio.to_thread.run_sync(
+        partial(land, db, store, target=target, blob=blob, name=name, source="upload", limits=limits, actor=actor)
+    )
+
+
+def store_bytes(
+    db: DatabaseManager,
+    store: BlobStore,
+    *,
+    target: FileTarget,
+    name: str,
+    data: bytes,
+    max_bytes: int,
+    limits: Limits = DEFAULT_LIMITS,
+    actor: str = "user",
+) -> ArtifactDB:
+    """Record content handed in whole (an agent's text or base64), like an upload (blocking)."""
+    with db.read_session() as session:
+        check_target(session=session, target=target)
+    blob = store.ingest_bytes(data, max_bytes=max_bytes)
+    return land(db, store, target=target, blob=blob, name=name, source="upload", limits=limits, actor=actor)
+
+
+def register_workspace_file(
+    db: DatabaseManager,
+    store: BlobStore,
+    *,
+    target: FileTarget,
+    workspace: Path,
+    max_bytes: int,
+    limits: Limits = DEFAULT_LIMITS,
+    actor: str = "user",
+) -> ArtifactDB:
+    """Record a file that sits in the project's workspace; its bytes are copied in, so they never change."""
+    assert target.path is not None
+    with db.read_session() as session:
+        check_target(session=session, target=target)
+    source = resolve_in_workspace(workspace, target.path)
+    blob = store.ingest_file(source, max_bytes=max_bytes)
+    relative = source.relative_to(workspace.resolve()).as_posix()
+    return land(
+        db,
+        store,
+        target=FileTarget(target.project_id, target.task_id, target.category, relative),
+        blob=blob,
+        name=source.name,
+        source="workspace",
+        limits=limits,
+        actor=actor,
+    )
+
+
+def revalidate(
+    db: DatabaseManager,
+    store: BlobStore,
+    *,
+    project_id: str,
+    artifact_id: int,
+    limits: Limits = DEFAULT_LIMITS,
+    actor: str = "user",
+) -> ArtifactDB:
+    """Run validation again on a stored artifact (e.g. after the validators improved) and record the result."""
+    with db.read_session() as session:
+        artifact = get(session=session, project_id=project_id, artifact_id=artifact_id)
+    if artifact.sha256 is None:
+        raise Conflict(f"Artifact {artifact_id} has no stored content to validate.", artifact_id=artifact_id)
+    report = validate(
+        store.path_for(artifact.sha256),
+        name=artifact.name,
+        category=artifact.category,  # type: ignore[arg-type]
+        limits=limits,
+        sha256=artifact.sha256,
+    )
+    with db.get_session() as session:
+        projects.lock(session=session, project_id=project_id)
+        artifact = get(session=session, project_id=project_id, artifact_id=artifact_id)
+        artifact.validation_status = report.status
+        artifact.validation_report = _report_json(report)
+        artifact.validated_at = utc_now()
+        session.add(artifact)
+        _record_validation(session, artifact, report, actor)
+        session.commit()
+    return artifact
+
+
+def content(*, session: Session, store: BlobStore, project_id: str, artifact_id: int) -> tuple[ArtifactDB, Path]:
+    """An artifact and the file holding its bytes."""
+    artifact = get(session=session, project_id=project_id, artifact_id=artifact_id)
+    if artifact.sha256 is None or not store.exists(artifact.sha256):
+        raise NotFound(f"Artifact {artifact_id} has no stored content.", resource="artifact content", id=artifact_id)
+    return artifact, store.path_for(artifact.sha256)

@@ -7,12 +7,14 @@ from sqlalchemy import and_, delete, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from gateway.app import events
+from gateway.app import events, workflow
 from gateway.app.db import ArtifactDB, ContextDB, EventDB, ProjectDB, TaskDB, TaskPlanDB, utc_now
 from gateway.app.errors import AlreadyExists
 from gateway.app.logging import get_logger
+from gateway.app.planner import GameBrief, game_defaults
 from gateway.app.schemas.common import decode_cursor, encode_cursor
 from gateway.app.schemas.projects import ProjectCreate, ProjectUpdate
+from gateway.app.services import contexts
 from gateway.app.services.common import Page, creation_key, require
 
 log = get_logger(__name__)
@@ -53,19 +55,67 @@ def lock(*, session: Session, project_id: str) -> ProjectDB:
     return project
 
 
+def set_status(session: Session, project: ProjectDB, status: str, *, actor: str) -> None:
+    """Move the project to a status (draft, consensus, active, completed), announcing the change."""
+    if project.status == status:
+        return
+    events.record(
+        session,
+        project_id=project.id,
+        type="project.status_changed",
+        data={"from": project.status, "to": status},
+        actor=actor,
+    )
+    project.status = status
+    project.updated_at = utc_now()
+    session.add(project)
+
+
+def set_current_task(session: Session, *, project: ProjectDB, plan_tasks: list[TaskDB], actor: str) -> None:
+    """Point the project at its first ready task (lowest idx), or at nothing when none is ready."""
+    ready = workflow.ready_tasks(sorted(plan_tasks, key=lambda task: task.idx))
+    current = ready[0] if ready else None
+    current_id = current.id if current else None  # type: ignore[attr-defined]
+    if current_id == project.current_task_id:
+        return
+    project.current_task_id = current_id
+    session.add(project)
+    events.record(
+        session,
+        project_id=project.id,
+        type="task.current_changed",
+        data={"task_id": current_id, "code": current.code if current else None},
+        actor=actor,
+    )
+
+
 def create(*, session: Session, data: ProjectCreate) -> ProjectDB:
     """Create a project; its id is the one given (409 if taken) or a free slug of its name."""
     for _attempt in range(_SLUG_ATTEMPTS):
         project_id = data.id or _free_slug(session, slugify(data.name))
         if data.id is not None and session.get(ProjectDB, data.id) is not None:
             raise AlreadyExists(f"A project with id {data.id!r} already exists.", resource="project", id=data.id)
-        project = ProjectDB(id=project_id, name=data.name, description=data.description)
+        brief = data.brief or GameBrief()
+        if brief.title is None:
+            brief = brief.model_copy(update={"title": data.name})
+        project = ProjectDB(
+            id=project_id,
+            name=data.name,
+            description=data.description,
+            brief=brief.model_dump_json(),
+            require_review=data.require_review,
+        )
         session.add(project)
         try:
             session.flush()
             events.record(
-                session, project_id=project_id, type="project.created", data={"name": project.name}, actor="user"
+                session,
+                project_id=project_id,
+                type="project.created",
+                data={"name": project.name, "genre": brief.genre, "engine": brief.engine},
+                actor="user",
             )
+            contexts.initial(session, project=project, defaults=game_defaults(brief))
             session.commit()
         except IntegrityError:
             # Another request took the id between our check and our insert.
@@ -103,6 +153,8 @@ def update(*, session: Session, project_id: str, data: ProjectUpdate) -> Project
     """Change a project's name or description."""
     project = get(session=session, project_id=project_id)
     changes = data.model_dump(exclude_unset=True)
+    if "brief" in changes:
+        changes["brief"] = data.brief.model_dump_json()  # type: ignore[union-attr]
     for field, value in changes.items():
         setattr(project, field, value)
     if changes:

@@ -5,7 +5,7 @@ from sqlmodel import Session, select
 
 from gateway.app import events
 from gateway.app.db import ArtifactDB, ContextDB, TaskDB, utc_now
-from gateway.app.errors import NotFound
+from gateway.app.errors import Conflict, NotFound
 from gateway.app.logging import get_logger
 from gateway.app.schemas.tasks import TaskCreate, TaskUpdate
 from gateway.app.services import projects
@@ -54,9 +54,20 @@ def list_(
     return page_by_id(session, statement, TaskDB.id, limit=limit, cursor=cursor)
 
 
+def _editable(task: TaskDB) -> None:
+    if task.plan_id is not None:
+        raise Conflict(
+            f"Task {task.code} belongs to a plan version, and versions never change: edit the plan instead "
+            "(POST …/plans/{version}/edits), which makes the next version.",
+            task_id=task.id,
+            plan_id=task.plan_id,
+        )
+
+
 def update(*, session: Session, project_id: str, task_id: int, data: TaskUpdate) -> TaskDB:
-    """Change a task's title, description or priority."""
+    """Change a task's title, description or priority (tasks outside a plan only)."""
     task = get(session=session, project_id=project_id, task_id=task_id)
+    _editable(task)
     changes = data.model_dump(exclude_unset=True)
     for field, value in changes.items():
         setattr(task, field, value)
@@ -76,8 +87,9 @@ def update(*, session: Session, project_id: str, task_id: int, data: TaskUpdate)
 
 
 def delete_(*, session: Session, project_id: str, task_id: int) -> None:
-    """Delete a task with its task contexts; its artifacts stay with the project, detached from it."""
+    """Delete a task outside a plan, with its contexts; its artifacts stay with the project, detached."""
     task = get(session=session, project_id=project_id, task_id=task_id)
+    _editable(task)
     session.exec(delete(ContextDB).where(ContextDB.task_id == task_id, ContextDB.project_id == project_id))  # type: ignore[call-overload]
     for artifact in session.exec(select(ArtifactDB).where(ArtifactDB.task_id == task_id)):
         artifact.task_id = None

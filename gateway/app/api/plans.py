@@ -1,0 +1,158 @@
+"""/api/v1/projects/{project_id}/plans: versions, consensus (propose, revise, edit, accept, reject) and diffs."""
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+from sqlmodel import Session
+
+from gateway.app.api.deps import ReadSessionDep, SessionDep
+from gateway.app.api.problems import problems
+from gateway.app.api.projects import ProjectId
+from gateway.app.api.routing import DocumentedRoute
+from gateway.app.db import TaskPlanDB
+from gateway.app.planner import Feedback
+from gateway.app.schemas.plans import (
+    EditRequest,
+    PlanDiff,
+    PlanList,
+    PlanRead,
+    PlanSummary,
+    ProposeRequest,
+    RejectRequest,
+    ReviseRequest,
+)
+from gateway.app.schemas.tasks import TaskRead
+from gateway.app.services import plans
+
+router = APIRouter(prefix="/projects/{project_id}/plans", tags=["plans"], route_class=DocumentedRoute)
+Version = Annotated[int, Path(ge=1, description="The plan's version number within the project")]
+WRITE_PROBLEMS = problems(404, 409, 413, 422)
+
+
+def _summary(session: Session, plan: TaskPlanDB, *, count: int, base_version: int | None) -> dict:
+    return {
+        **plan.model_dump(exclude={"feedback", "details"}),
+        "feedback": json.loads(plan.feedback) if plan.feedback else None,
+        "details": json.loads(plan.details or "{}"),
+        "based_on_version": base_version,
+        "task_count": count,
+    }
+
+
+def _base_version(session: Session, plan: TaskPlanDB) -> int | None:
+    if plan.based_on_id is None:
+        return None
+    base = session.get(TaskPlanDB, plan.based_on_id)
+    return base.version if base else None
+
+
+def read_plan(session: Session, plan: TaskPlanDB, response: Response | None = None) -> PlanRead:
+    """A version with its tasks, for any adapter."""
+    tasks = plans.tasks_of(session=session, plan=plan)
+    if response is not None:
+        response.headers["Location"] = f"/api/v1/projects/{plan.project_id}/plans/{plan.version}"
+    return PlanRead(
+        **_summary(session, plan, count=len(tasks), base_version=_base_version(session, plan)),
+        tasks=[TaskRead.model_validate(task) for task in tasks],
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=PlanRead, responses=WRITE_PROBLEMS)
+def propose_plan(
+    project_id: ProjectId, session: SessionDep, response: Response, data: ProposeRequest | None = None
+) -> PlanRead:
+    """Ask the AI to propose a plan from the project's brief (the next version).
+
+    Any open proposal is superseded; a project in draft moves to consensus.
+    """
+    plan = plans.propose(session=session, project_id=project_id, planner=(data or ProposeRequest()).planner)
+    return read_plan(session, plan, response)
+
+
+@router.get("", response_model=PlanList, responses=problems(404))
+def list_plans(project_id: ProjectId, session: ReadSessionDep) -> PlanList:
+    """List every version of the plan, newest first, with who made each and why."""
+    versions = plans.list_versions(session=session, project_id=project_id)
+    counts = plans.task_counts(session=session, plan_ids=[plan.id for plan in versions])  # type: ignore[misc]
+    numbers = {plan.id: plan.version for plan in versions}
+    return PlanList(
+        items=[
+            PlanSummary(
+                **_summary(
+                    session,
+                    plan,
+                    count=counts.get(plan.id, 0),  # type: ignore[arg-type]
+                    base_version=numbers.get(plan.based_on_id),  # type: ignore[arg-type]
+                )
+            )
+            for plan in versions
+        ]
+    )
+
+
+@router.get("/active", response_model=PlanRead, responses=problems(404))
+def get_active_plan(project_id: ProjectId, session: ReadSessionDep) -> PlanRead:
+    """Get the project's accepted plan with its tasks."""
+    return read_plan(session, plans.active(session=session, project_id=project_id))
+
+
+@router.get("/diff", response_model=PlanDiff, responses=problems(404, 422))
+def diff_plans(
+    project_id: ProjectId,
+    session: ReadSessionDep,
+    from_version: Annotated[int, Query(alias="from", ge=1, description="The older version")],
+    to_version: Annotated[int, Query(alias="to", ge=1, description="The newer version")],
+) -> PlanDiff:
+    """Diff two versions task by task: added, removed, changed fields (old and new values), moved."""
+    return PlanDiff(
+        **plans.diff(session=session, project_id=project_id, from_version=from_version, to_version=to_version)
+    )
+
+
+@router.get("/{version}", response_model=PlanRead, responses=problems(404))
+def get_plan(project_id: ProjectId, version: Version, session: ReadSessionDep) -> PlanRead:
+    """Get one version with its tasks."""
+    return read_plan(session, plans.get(session=session, project_id=project_id, version=version))
+
+
+@router.post(
+    "/{version}/revisions", status_code=status.HTTP_201_CREATED, response_model=PlanRead, responses=WRITE_PROBLEMS
+)
+def revise_plan(
+    project_id: ProjectId, version: Version, data: ReviseRequest, session: SessionDep, response: Response
+) -> PlanRead:
+    """Give feedback on a version; the AI answers with the next version, based on it.
+
+    Structured edits are all applied; free text is kept with the version for planners that read it.
+    """
+    feedback = Feedback.model_validate(data.model_dump(exclude_unset=True))
+    plan = plans.revise(session=session, project_id=project_id, version=version, feedback=feedback)
+    return read_plan(session, plan, response)
+
+
+@router.post("/{version}/edits", status_code=status.HTTP_201_CREATED, response_model=PlanRead, responses=WRITE_PROBLEMS)
+def edit_plan(
+    project_id: ProjectId, version: Version, data: EditRequest, session: SessionDep, response: Response
+) -> PlanRead:
+    """Submit your own next version: a whole plan, or structured edits of this version."""
+    plan = plans.edit(
+        session=session, project_id=project_id, version=version, draft=data.plan, edits=data.edits, note=data.note
+    )
+    return read_plan(session, plan, response)
+
+
+@router.post("/{version}/accept", response_model=PlanRead, responses=problems(404, 409))
+def accept_plan(project_id: ProjectId, version: Version, session: SessionDep) -> PlanRead:
+    """Accept a version: it becomes the active plan and the project goes active (repeating it is harmless).
+
+    The previous accepted version and any open proposals are superseded; tasks keep their progress by code.
+    """
+    return read_plan(session, plans.accept(session=session, project_id=project_id, version=version))
+
+
+@router.post("/{version}/reject", response_model=PlanRead, responses=problems(404, 409, 422))
+def reject_plan(project_id: ProjectId, version: Version, data: RejectRequest, session: SessionDep) -> PlanRead:
+    """Reject a proposed version with a reason (repeating it is harmless)."""
+    plan = plans.reject(session=session, project_id=project_id, version=version, reason=data.reason)
+    return read_plan(session, plan)

@@ -1,0 +1,141 @@
+"""What an agent needs to work on a task, in one read: the task, its context, its inputs and its tools.
+
+REST (`GET …/tasks/{id}/briefing`) and MCP (`get_task`, `claim_task`) give the same briefing.
+"""
+
+import json
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from gateway.app import workflow
+from gateway.app.db import ArtifactDB, ProjectDB, TaskDB
+from gateway.app.errors import NotFound
+from gateway.app.planner import load_catalogue
+from gateway.app.services import contexts, plans, projects, tasks
+from gateway.app.services.lifecycle import missing_deliverables
+
+# The parts of the global context an agent needs for any task (progress is summarised separately).
+GLOBAL_KEYS = ("game", "conventions", "constraints", "glossary")
+
+
+def resolve_task(session: Session, *, project_id: str, ref: str | int) -> TaskDB:
+    """A task by its code in the accepted plan (`T-004`) or by its id."""
+    project = projects.get(session=session, project_id=project_id)
+    text = str(ref).strip()
+    if text.isdigit():
+        return tasks.get(session=session, project_id=project_id, task_id=int(text))
+    task = None
+    if project.active_plan_id is not None:
+        task = session.exec(
+            select(TaskDB).where(TaskDB.plan_id == project.active_plan_id, TaskDB.code == text.upper())
+        ).first()
+    if task is None:
+        raise NotFound(f"No task {text!r} in the accepted plan of {project_id!r}.", resource="task", id=text)
+    return task
+
+
+def _artifacts(session: Session, task_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    grouped: dict[int, list[dict[str, Any]]] = {}
+    if not task_ids:
+        return grouped
+    rows = session.exec(select(ArtifactDB).where(col(ArtifactDB.task_id).in_(task_ids)).order_by(col(ArtifactDB.id)))
+    for artifact in rows:
+        grouped.setdefault(artifact.task_id, []).append(  # type: ignore[arg-type]
+            {
+                "id": artifact.id,
+                "name": artifact.name,
+                "path": artifact.path,
+                "category": artifact.category,
+                "validation_status": artifact.validation_status,
+            }
+        )
+    return grouped
+
+
+def progress(session: Session, project: ProjectDB) -> dict[str, Any]:
+    """Where the project stands: its status, accepted plan version, counts by status and current task."""
+    summary: dict[str, Any] = {"project_id": project.id, "name": project.name, "status": project.status}
+    if project.active_plan_id is None:
+        versions = plans.list_versions(session=session, project_id=project.id)
+        summary["plan"] = None
+        summary["open_proposal"] = next((p.version for p in versions if p.status == plans.PROPOSED), None)
+        return summary
+    plan_tasks = session.exec(select(TaskDB).where(TaskDB.plan_id == project.active_plan_id)).all()
+    counts: dict[str, int] = {}
+    for task in plan_tasks:
+        counts[task.status] = counts.get(task.status, 0) + 1
+    active = plans.active(session=session, project_id=project.id)
+    current = session.get(TaskDB, project.current_task_id) if project.current_task_id else None
+    summary |= {
+        "plan": {"version": active.version, "tasks": len(plan_tasks), "summary": active.summary},
+        "counts": counts,
+        "done_percent": round(100 * counts.get(workflow.DONE, 0) / len(plan_tasks)) if plan_tasks else 0,
+        "current_task": {"id": current.id, "code": current.code, "title": current.title} if current else None,
+        "ready": [t.code for t in workflow.ready_tasks(list(plan_tasks), by_priority=True)[:5]],  # type: ignore[arg-type]
+    }
+    return summary
+
+
+def briefing(session: Session, *, project_id: str, task: TaskDB) -> dict[str, Any]:
+    """Everything needed to do a task: what, why, how it is judged, its inputs, its context and tools."""
+    project = projects.get(session=session, project_id=project_id)
+    depends_on = workflow.dependency_codes(task)
+    dependencies = (
+        session.exec(select(TaskDB).where(TaskDB.plan_id == task.plan_id, col(TaskDB.code).in_(depends_on))).all()
+        if depends_on and task.plan_id is not None
+        else []
+    )
+    artifacts = _artifacts(session, [task.id, *(d.id for d in dependencies)])  # type: ignore[list-item]
+    tools = json.loads(task.mcp_tools or "[]")
+    try:
+        task_context = contexts.get_active(session=session, project_id=project_id, task_id=task.id)
+    except NotFound:
+        task_context = None
+    try:
+        global_context = contexts.content_of(contexts.get_active(session=session, project_id=project_id))
+    except NotFound:
+        global_context = {}
+    return {
+        "task": {
+            "id": task.id,
+            "code": task.code,
+            "title": task.title,
+            "status": task.status,
+            "discipline": task.discipline,
+            "priority": task.priority,
+            "description": task.description,
+            "acceptance_criteria": json.loads(task.acceptance_criteria or "[]"),
+            "deliverables": json.loads(task.deliverables or "[]"),
+            "estimates": json.loads(task.estimates or "null"),
+            "claimed_by": task.claimed_by,
+            "lease_expires_at": task.lease_expires_at.isoformat() if task.lease_expires_at else None,
+            "artifacts": artifacts.get(task.id, []),  # type: ignore[arg-type]
+            "missing_deliverables": missing_deliverables(session, task),
+        },
+        "dependencies": [
+            {
+                "code": dep.code,
+                "title": dep.title,
+                "status": dep.status,
+                "summary": dep.summary,
+                "artifacts": artifacts.get(dep.id, []),  # type: ignore[arg-type]
+            }
+            for dep in sorted(dependencies, key=lambda d: d.idx)
+        ],
+        "tools": load_catalogue().resolve(tools),
+        "context": {
+            "task": contexts.content_of(task_context) if task_context else None,
+            "task_version": task_context.version if task_context else None,
+            "global": {key: global_context[key] for key in GLOBAL_KEYS if key in global_context},
+            "global_version": (
+                contexts.get_active(session=session, project_id=project_id).version if global_context else None
+            ),
+            "decisions": [
+                d
+                for d in global_context.get("decisions", [])
+                if not d.get("task") or d.get("task") in {task.code, *depends_on}
+            ][-10:],
+        },
+        "project": {"id": project.id, "name": project.name, "status": project.status},
+    }

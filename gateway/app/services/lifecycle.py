@@ -1,0 +1,409 @@
+"""Task execution: claims with leases, transitions with rules, deliverable checks and project completion.
+
+    pending ──claim──▶ pending (claimed) ──start──▶ in_progress ──complete──▶ review ──approve──▶ done
+       ▲                                              │   │                      │
+       └──── release / lease expiry ◀─────────────────┘   └──block──▶ blocked ──unblock──▶ pending
+    done, review, cancelled ──reopen──▶ pending;  anything but done ──cancel──▶ cancelled
+
+Every transition is one transaction under the project's lock, records an event, and updates the contexts;
+an illegal one is a 409 naming the task's current status. Only tasks of the accepted plan (or outside any
+plan) can be worked on.
+"""
+
+import json
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from gateway.app import events, workflow
+from gateway.app.db import ArtifactDB, ProjectDB, TaskDB, TaskPlanDB, utc_now
+from gateway.app.errors import Conflict, DeliverablesMissing, IllegalTransition, InvalidInput
+from gateway.app.logging import get_logger
+from gateway.app.services import contexts, projects, tasks
+
+log = get_logger(__name__)
+
+DEFAULT_LEASE_SECONDS = 900
+MIN_LEASE_SECONDS, MAX_LEASE_SECONDS = 1, 86_400
+
+
+def _illegal(task: TaskDB, action: str, allowed: tuple[str, ...]) -> IllegalTransition:
+    return IllegalTransition(
+        f"Cannot {action} task {task.code or task.id}: it is {task.status} (allowed from {', '.join(allowed)}).",
+        task_id=task.id,
+        code=task.code,
+        current_status=task.status,
+        allowed_from=list(allowed),
+    )
+
+
+def _lease(seconds: int | None) -> timedelta:
+    seconds = DEFAULT_LEASE_SECONDS if seconds is None else seconds
+    if not MIN_LEASE_SECONDS <= seconds <= MAX_LEASE_SECONDS:
+        raise InvalidInput(
+            f"A lease lasts {MIN_LEASE_SECONDS} to {MAX_LEASE_SECONDS} seconds.",
+            errors=[{"loc": ["body", "lease_seconds"], "msg": "out of range", "type": "range"}],
+        )
+    return timedelta(seconds=seconds)
+
+
+def _plan_tasks(session: Session, project: ProjectDB) -> list[TaskDB]:
+    if project.active_plan_id is None:
+        return []
+    return list(session.exec(select(TaskDB).where(TaskDB.plan_id == project.active_plan_id)).all())
+
+
+def _workable(session: Session, project: ProjectDB, task: TaskDB) -> None:
+    """Only the accepted plan's tasks (or tasks outside any plan) can be worked on."""
+    if task.plan_id is not None and task.plan_id != project.active_plan_id:
+        plan = session.get(TaskPlanDB, task.plan_id)
+        raise Conflict(
+            f"Task {task.code} belongs to plan version {plan.version if plan else '?'}, not to the accepted plan.",
+            task_id=task.id,
+            plan_version=plan.version if plan else None,
+        )
+
+
+def _holder_check(task: TaskDB, agent_id: str | None, action: str) -> None:
+    if task.claimed_by is not None and agent_id is not None and task.claimed_by != agent_id:
+        raise Conflict(
+            f"Task {task.code or task.id} is claimed by {task.claimed_by}; only it can {action} the task.",
+            task_id=task.id,
+            claimed_by=task.claimed_by,
+            lease_expires_at=task.lease_expires_at,
+        )
+
+
+def _record(session: Session, project: ProjectDB, task: TaskDB, type_: str, actor: str, **data: Any) -> None:
+    events.record(
+        session,
+        project_id=project.id,
+        type=type_,
+        data={"task_id": task.id, "code": task.code, "status": task.status, **data},
+        actor=actor,
+    )
+
+
+def reap_expired_leases(session: Session, project: ProjectDB) -> list[TaskDB]:
+    """Return every task whose lease ran out to pending (inside the caller's transaction)."""
+    now = utc_now()
+    expired = session.exec(
+        select(TaskDB).where(
+            TaskDB.project_id == project.id,
+            col(TaskDB.claimed_by).is_not(None),
+            col(TaskDB.lease_expires_at) < now,
+        )
+    ).all()
+    for task in expired:
+        agent = task.claimed_by
+        if task.status == workflow.IN_PROGRESS:
+            task.status = workflow.PENDING
+            task.started_at = None
+        task.claimed_by = None
+        task.lease_expires_at = None
+        task.updated_at = now
+        session.add(task)
+        _record(session, project, task, "task.lease_expired", "system", agent_id=agent)
+    return list(expired)
+
+
+def _begin(session: Session, project_id: str, task_id: int | None = None) -> tuple[ProjectDB, TaskDB | None]:
+    project = projects.lock(session=session, project_id=project_id)
+    if reap_expired_leases(session, project):
+        session.flush()
+    task = tasks.get(session=session, project_id=project_id, task_id=task_id) if task_id is not None else None
+    if task is not None:
+        _workable(session, project, task)
+    return project, task
+
+
+def _advance(session: Session, project: ProjectDB, actor: str) -> None:
+    """Move the current task and the project's status after a task changed."""
+    plan_tasks = _plan_tasks(session, project)
+    if not plan_tasks:
+        return
+    projects.set_current_task(session, project=project, plan_tasks=plan_tasks, actor=actor)
+    if workflow.all_resolved(plan_tasks):
+        projects.set_status(session, project, "completed", actor=actor)
+    elif project.status == "completed":
+        projects.set_status(session, project, "active", actor=actor)
+
+
+# --- Claims -------------------------------------------------------------------------------------------
+
+
+def claim(
+    *, session: Session, project_id: str, task_id: int, agent_id: str, lease_seconds: int | None = None
+) -> TaskDB:
+    """Claim a ready task for an agent (or renew the agent's own claim) until the lease runs out."""
+    lease = _lease(lease_seconds)
+    project, task = _begin(session, project_id, task_id)
+    assert task is not None
+    if task.claimed_by == agent_id and task.status in (workflow.PENDING, workflow.IN_PROGRESS):
+        task.lease_expires_at = utc_now() + lease
+        session.add(task)
+        _record(session, project, task, "task.claimed", f"agent:{agent_id}", agent_id=agent_id, renewed=True)
+        session.commit()
+        return task
+    if task.status != workflow.PENDING:
+        raise _illegal(task, "claim", (workflow.PENDING,))
+    _holder_check(task, agent_id, "claim")
+    waiting = _unmet_dependencies(session, task)
+    if waiting:
+        raise Conflict(
+            f"Task {task.code} is not ready: it waits on {', '.join(waiting)}.", task_id=task.id, waiting_on=waiting
+        )
+    _grant(session, project, task, agent_id, lease)
+    session.commit()
+    return task
+
+
+def _grant(session: Session, project: ProjectDB, task: TaskDB, agent_id: str, lease: timedelta) -> None:
+    task.claimed_by = agent_id
+    task.lease_expires_at = utc_now() + lease
+    task.updated_at = utc_now()
+    session.add(task)
+    _record(
+        session,
+        project,
+        task,
+        "task.claimed",
+        f"agent:{agent_id}",
+        agent_id=agent_id,
+        lease_expires_at=task.lease_expires_at,
+    )
+    log.info("task claimed", project_id=project.id, task_id=task.id, agent_id=agent_id)
+
+
+def _unmet_dependencies(session: Session, task: TaskDB) -> list[str]:
+    codes = workflow.dependency_codes(task)
+    if not codes or task.plan_id is None:
+        return []
+    statuses = dict(
+        session.exec(
+            select(TaskDB.code, TaskDB.status).where(TaskDB.plan_id == task.plan_id, col(TaskDB.code).in_(codes))
+        ).all()
+    )
+    return [code for code in codes if statuses.get(code) not in workflow.RESOLVED]
+
+
+def claim_next(*, session: Session, project_id: str, agent_id: str, lease_seconds: int | None = None) -> TaskDB | None:
+    """Claim the ready task of highest priority and lowest idx, atomically; None when nothing is ready."""
+    lease = _lease(lease_seconds)
+    project, _ = _begin(session, project_id)
+    candidates = [
+        t for t in workflow.ready_tasks(_plan_tasks(session, project), by_priority=True) if t.claimed_by is None
+    ]
+    if not candidates:
+        session.commit()  # keep the reaping of expired leases
+        return None
+    task = candidates[0]
+    _grant(session, project, task, agent_id, lease)  # type: ignore[arg-type]
+    session.commit()
+    return task  # type: ignore[return-value]
+
+
+def release(*, session: Session, project_id: str, task_id: int, agent_id: str) -> TaskDB:
+    """An agent gives its claim back; a started task returns to pending."""
+    project, task = _begin(session, project_id, task_id)
+    assert task is not None
+    if task.claimed_by != agent_id:
+        raise Conflict(
+            f"Task {task.code or task.id} is not claimed by {agent_id}.", task_id=task.id, claimed_by=task.claimed_by
+        )
+    task.claimed_by = None
+    task.lease_expires_at = None
+    if task.status == workflow.IN_PROGRESS:
+        task.status = workflow.PENDING
+        task.started_at = None
+    task.updated_at = utc_now()
+    session.add(task)
+    _record(session, project, task, "task.released", f"agent:{agent_id}", agent_id=agent_id)
+    _advance(session, project, f"agent:{agent_id}")
+    session.commit()
+    return task
+
+
+# --- Transitions --------------------------------------------------------------------------------------
+
+
+def start(
+    *, session: Session, project_id: str, task_id: int, agent_id: str | None = None, lease_seconds: int | None = None
+) -> TaskDB:
+    """Start work on a ready task: in_progress, with its context generated from the global one."""
+    project, task = _begin(session, project_id, task_id)
+    assert task is not None
+    actor = f"agent:{agent_id}" if agent_id else "user"
+    if task.status != workflow.PENDING:
+        raise _illegal(task, "start", (workflow.PENDING,))
+    _holder_check(task, agent_id, "start")
+    if task.claimed_by is not None and agent_id is None:
+        raise Conflict(f"Task {task.code or task.id} is claimed by {task.claimed_by}.", claimed_by=task.claimed_by)
+    waiting = _unmet_dependencies(session, task)
+    if waiting:
+        raise Conflict(f"Task {task.code} waits on {', '.join(waiting)}.", task_id=task.id, waiting_on=waiting)
+    if agent_id is not None:
+        task.claimed_by = agent_id
+        task.lease_expires_at = utc_now() + _lease(lease_seconds)
+    task.status = workflow.IN_PROGRESS
+    task.started_at = utc_now()
+    task.updated_at = task.started_at
+    session.add(task)
+    _record(session, project, task, "task.started", actor, agent_id=agent_id)
+    session.flush()
+    contexts.on_task_started(session, project=project, task=task, actor=actor)
+    session.commit()
+    log.info("task started", project_id=project_id, task_id=task_id, agent_id=agent_id)
+    return task
+
+
+def block(*, session: Session, project_id: str, task_id: int, reason: str, agent_id: str | None = None) -> TaskDB:
+    """Report a blocker: the task waits (and its claim is released) until someone unblocks it."""
+    project, task = _begin(session, project_id, task_id)
+    assert task is not None
+    allowed = (workflow.PENDING, workflow.IN_PROGRESS)
+    if task.status not in allowed:
+        raise _illegal(task, "block", allowed)
+    _holder_check(task, agent_id, "block")
+    task.status = workflow.BLOCKED
+    task.blocked_reason = reason
+    task.claimed_by = None
+    task.lease_expires_at = None
+    task.updated_at = utc_now()
+    session.add(task)
+    actor = f"agent:{agent_id}" if agent_id else "user"
+    _record(session, project, task, "task.blocked", actor, reason=reason)
+    _advance(session, project, actor)
+    session.commit()
+    return task
+
+
+def unblock(*, session: Session, project_id: str, task_id: int, note: str | None = None) -> TaskDB:
+    """A blocked task can proceed again: back to pending, ready to be claimed."""
+    project, task = _begin(session, project_id, task_id)
+    assert task is not None
+    if task.status != workflow.BLOCKED:
+        raise _illegal(task, "unblock", (workflow.BLOCKED,))
+    task.status = workflow.PENDING
+    task.started_at = None
+    task.blocked_reason = None
+    task.updated_at = utc_now()
+    session.add(task)
+    _record(session, project, task, "task.unblocked", "user", note=note)
+    _advance(session, project, "user")
+    session.commit()
+    return task
+
+
+def missing_deliverables(session: Session, task: TaskDB) -> list[dict[str, Any]]:
+    """The required deliverables that no valid artifact of the task covers (matched by category)."""
+    required = [d for d in json.loads(task.deliverables or "[]") if d.get("required", True)]
+    if not required:
+        return []
+    valid = Counter(
+        session.exec(
+            select(ArtifactDB.category).where(ArtifactDB.task_id == task.id, ArtifactDB.validation_status == "valid")
+        ).all()
+    )
+    missing = []
+    for deliverable in required:
+        if valid[deliverable["category"]] > 0:
+            valid[deliverable["category"]] -= 1
+        else:
+            missing.append({"name": deliverable["name"], "category": deliverable["category"]})
+    return missing
+
+
+def complete(*, session: Session, project_id: str, task_id: int, summary: str, agent_id: str | None = None) -> TaskDB:
+    """Finish a task with a summary: done (or review, when the project wants one), once its deliverables are in."""
+    project, task = _begin(session, project_id, task_id)
+    assert task is not None
+    actor = f"agent:{agent_id}" if agent_id else "user"
+    if task.status != workflow.IN_PROGRESS:
+        raise _illegal(task, "complete", (workflow.IN_PROGRESS,))
+    _holder_check(task, agent_id, "complete")
+    missing = missing_deliverables(session, task)
+    if missing:
+        names = ", ".join(f"{m['name']} ({m['category']})" for m in missing)
+        raise DeliverablesMissing(
+            f"Task {task.code or task.id} lacks a valid artifact for: {names}.", task_id=task.id, missing=missing
+        )
+    task.summary = summary
+    task.claimed_by = None
+    task.lease_expires_at = None
+    task.updated_at = utc_now()
+    if project.require_review:
+        task.status = workflow.REVIEW
+        session.add(task)
+        _record(session, project, task, "task.submitted", actor, summary=summary)
+    else:
+        _finish(session, project, task, actor)
+    session.commit()
+    log.info("task completed", project_id=project_id, task_id=task_id, status=task.status)
+    return task
+
+
+def _finish(session: Session, project: ProjectDB, task: TaskDB, actor: str) -> None:
+    task.status = workflow.DONE
+    task.completed_at = utc_now()
+    session.add(task)
+    _record(session, project, task, "task.completed", actor, summary=task.summary)
+    session.flush()
+    _advance(session, project, actor)
+    contexts.on_progress(
+        session, project=project, summary=f"{task.code or task.title} done: {(task.summary or '')[:160]}", actor=actor
+    )
+
+
+def approve(*, session: Session, project_id: str, task_id: int) -> TaskDB:
+    """The user accepts a task waiting in review: it is done."""
+    project, task = _begin(session, project_id, task_id)
+    assert task is not None
+    if task.status != workflow.REVIEW:
+        raise _illegal(task, "approve", (workflow.REVIEW,))
+    _finish(session, project, task, "user")
+    session.commit()
+    return task
+
+
+def reopen(*, session: Session, project_id: str, task_id: int, reason: str | None = None) -> TaskDB:
+    """Take back a completion (or a cancellation): the task is pending again and the project not completed."""
+    project, task = _begin(session, project_id, task_id)
+    assert task is not None
+    allowed = (workflow.DONE, workflow.REVIEW, workflow.CANCELLED)
+    if task.status not in allowed:
+        raise _illegal(task, "reopen", allowed)
+    was_done = task.status == workflow.DONE
+    task.status = workflow.PENDING
+    task.started_at = None
+    task.completed_at = None
+    task.updated_at = utc_now()
+    session.add(task)
+    _record(session, project, task, "task.reopened", "user", reason=reason)
+    session.flush()
+    _advance(session, project, "user")
+    if was_done:
+        contexts.on_progress(session, project=project, summary=f"{task.code or task.title} reopened", actor="user")
+    session.commit()
+    return task
+
+
+def cancel(*, session: Session, project_id: str, task_id: int, reason: str | None = None) -> TaskDB:
+    """Drop a task from the work (it no longer holds up the tasks that depend on it)."""
+    project, task = _begin(session, project_id, task_id)
+    assert task is not None
+    if task.status in (workflow.DONE, workflow.CANCELLED):
+        raise _illegal(task, "cancel", (workflow.PENDING, workflow.IN_PROGRESS, workflow.REVIEW, workflow.BLOCKED))
+    task.status = workflow.CANCELLED
+    task.claimed_by = None
+    task.lease_expires_at = None
+    task.updated_at = utc_now()
+    session.add(task)
+    _record(session, project, task, "task.cancelled", "user", reason=reason)
+    session.flush()
+    _advance(session, project, "user")
+    contexts.on_progress(session, project=project, summary=f"{task.code or task.title} cancelled", actor="user")
+    session.commit()
+    return task

@@ -1,0 +1,482 @@
+"""Plan versions and the user-AI consensus: propose, revise, edit, accept, reject, read and diff.
+
+Versions are numbered 1, 2, 3… per project (unique in the database; a racing writer retries). A version's
+tasks never change once written: every change is a new version. Accepting a version makes it the project's
+active plan and carries the progress of tasks by their stable code.
+"""
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import func, true
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from gateway.app import events, workflow
+from gateway.app.db import ArtifactDB, ContextDB, ProjectDB, TaskDB, TaskPlanDB, utc_now
+from gateway.app.errors import Conflict, InvalidInput, NotFound
+from gateway.app.logging import get_logger
+from gateway.app.planner import (
+    Edit,
+    Feedback,
+    GameBrief,
+    PlanDraft,
+    PlanningRequest,
+    engine_of,
+    ensure_valid,
+    get_planner,
+    load_catalogue,
+)
+from gateway.app.services import contexts, projects
+
+log = get_logger(__name__)
+T = TypeVar("T")
+
+PROPOSED, ACCEPTED, SUPERSEDED = "proposed", "accepted", "superseded"
+_ATTEMPTS = 5
+# Task fields a plan version defines (and a diff compares); JSON columns are stored as text.
+JSON_FIELDS = ("acceptance_criteria", "deliverables", "estimates", "dependencies", "mcp_tools")
+PLAN_FIELDS = ("title", "description", "discipline", "priority", *JSON_FIELDS)
+# Progress a task carries from the previously accepted version to the same code in the new one.
+CARRIED = ("status", "started_at", "completed_at", "summary", "blocked_reason", "claimed_by", "lease_expires_at")
+
+
+def _retrying(session: Session, use_case: Callable[[], T]) -> T:
+    """Run a use case; when a racing writer took the same version number first, roll back and run it again."""
+    for attempt in range(_ATTEMPTS):
+        try:
+            return use_case()
+        except IntegrityError:
+            session.rollback()
+            if attempt == _ATTEMPTS - 1:
+                raise Conflict("The plan changed under this request too many times; retry it.") from None
+    raise AssertionError("unreachable")
+
+
+# --- Conversions ----------------------------------------------------------------------------------------
+
+
+def brief_of(project: ProjectDB) -> GameBrief:
+    """The project's game brief (an empty one for projects created without)."""
+    return GameBrief.model_validate_json(project.brief) if project.brief else GameBrief(title=project.name)
+
+
+def task_fields(task: TaskDB) -> dict[str, Any]:
+    """A stored task's plan fields, JSON columns parsed."""
+    fields = {name: getattr(task, name) for name in PLAN_FIELDS}
+    for name in JSON_FIELDS:
+        fields[name] = json.loads(fields[name]) if fields[name] is not None else None
+    return fields
+
+
+def to_draft(plan: TaskPlanDB, plan_tasks: list[TaskDB]) -> PlanDraft:
+    """A stored version as the draft a planner revises."""
+    return PlanDraft.from_parts(
+        summary=plan.summary or "",
+        tasks=[{"code": task.code, "idx": task.idx, **task_fields(task)} for task in plan_tasks],
+        details=json.loads(plan.details or "{}"),
+    )
+
+
+def _task_rows(project_id: str, plan_id: int, draft: PlanDraft) -> list[TaskDB]:
+    rows = []
+    for task in draft.tasks:
+        data = task.model_dump(mode="json")
+        rows.append(
+            TaskDB(
+                project_id=project_id,
+                plan_id=plan_id,
+                code=task.code,
+                idx=task.idx,
+                title=task.title,
+                description=task.description,
+                discipline=task.discipline,
+                priority=task.priority,
+                **{name: json.dumps(data[name], ensure_ascii=False) for name in JSON_FIELDS},
+            )
+        )
+    return rows
+
+
+# --- Reading --------------------------------------------------------------------------------------------
+
+
+def get(*, session: Session, project_id: str, version: int) -> TaskPlanDB:
+    """One version of the project's plan."""
+    projects.get(session=session, project_id=project_id)
+    plan = session.exec(
+        select(TaskPlanDB).where(TaskPlanDB.project_id == project_id, TaskPlanDB.version == version)
+    ).first()
+    if plan is None:
+        raise NotFound(f"Project {project_id!r} has no plan version {version}.", resource="plan", id=version)
+    return plan
+
+
+def tasks_of(*, session: Session, plan: TaskPlanDB) -> list[TaskDB]:
+    """A version's tasks in order."""
+    return list(session.exec(select(TaskDB).where(TaskDB.plan_id == plan.id).order_by(col(TaskDB.idx))).all())
+
+
+def list_versions(*, session: Session, project_id: str) -> list[TaskPlanDB]:
+    """Every version of the project's plan, newest first."""
+    projects.get(session=session, project_id=project_id)
+    return list(
+        session.exec(
+            select(TaskPlanDB).where(TaskPlanDB.project_id == project_id).order_by(col(TaskPlanDB.version).desc())
+        ).all()
+    )
+
+
+def task_counts(*, session: Session, plan_ids: list[int]) -> dict[int, int]:
+    """How many tasks each version has."""
+    if not plan_ids:
+        return {}
+    rows = session.exec(
+        select(TaskDB.plan_id, func.count()).where(col(TaskDB.plan_id).in_(plan_ids)).group_by(TaskDB.plan_id)
+    ).all()
+    return dict(rows)  # type: ignore[arg-type]
+
+
+def active(*, session: Session, project_id: str) -> TaskPlanDB:
+    """The project's accepted plan."""
+    project = projects.get(session=session, project_id=project_id)
+    if project.active_plan_id is None:
+        raise NotFound(f"Project {project_id!r} has no accepted plan yet.", resource="plan", id=None)
+    plan = session.get(TaskPlanDB, project.active_plan_id)
+    assert plan is not None
+    return plan
+
+
+def diff(*, session: Session, project_id: str, from_version: int, to_version: int) -> dict[str, Any]:
+    """Task-by-task differences between two versions: added, removed, changed fields, moved."""
+    old = get(session=session, project_id=project_id, version=from_version)
+    new = get(session=session, project_id=project_id, version=to_version)
+    return diff_tasks(tasks_of(session=session, plan=old), tasks_of(session=session, plan=new)) | {
+        "from_version": from_version,
+        "to_version": to_version,
+    }
+
+
+def diff_tasks(old_tasks: list[TaskDB], new_tasks: list[TaskDB]) -> dict[str, Any]:
+    """Compare two task lists by code."""
+    old_by_code = {task.code: task for task in old_tasks}
+    new_by_code = {task.code: task for task in new_tasks}
+    added = [{"code": t.code, "title": t.title, "idx": t.idx} for t in new_tasks if t.code not in old_by_code]
+    removed = [{"code": t.code, "title": t.title, "idx": t.idx} for t in old_tasks if t.code not in new_by_code]
+    changed, moved = [], []
+    for task in new_tasks:
+        before = old_by_code.get(task.code)
+        if before is None:
+            continue
+        old_fields, new_fields = task_fields(before), task_fields(task)
+        fields = {
+            name: {"old": old_fields[name], "new": new_fields[name]}
+            for name in PLAN_FIELDS
+            if old_fields[name] != new_fields[name]
+        }
+        if fields:
+            changed.append({"code": task.code, "title": task.title, "fields": fields})
+        if before.idx != task.idx:
+            moved.append({"code": task.code, "title": task.title, "from_idx": before.idx, "to_idx": task.idx})
+    return {"added": added, "removed": removed, "changed": changed, "moved": moved}
+
+
+# --- Writing --------------------------------------------------------------------------------------------
+
+
+def _supersede_open_proposals(session: Session, project: ProjectDB, *, by_version: int, actor: str) -> None:
+    open_ones = session.exec(
+        select(TaskPlanDB).where(TaskPlanDB.project_id == project.id, TaskPlanDB.status == PROPOSED)
+    ).all()
+    for plan in open_ones:
+        _supersede(session, project, plan, reason=f"Superseded by version {by_version}", actor=actor)
+
+
+def _supersede(session: Session, project: ProjectDB, plan: TaskPlanDB, *, reason: str, actor: str) -> None:
+    plan.status = SUPERSEDED
+    plan.decision_reason = reason
+    plan.decided_at = utc_now()
+    session.add(plan)
+    events.record(
+        session,
+        project_id=project.id,
+        type="plan.superseded",
+        data={"plan_id": plan.id, "version": plan.version, "reason": reason},
+        actor=actor,
+    )
+
+
+def _write_version(
+    session: Session,
+    *,
+    project: ProjectDB,
+    draft: PlanDraft,
+    created_by: str,
+    actor: str,
+    planner: str,
+    based_on: TaskPlanDB | None = None,
+    feedback: Feedback | None = None,
+) -> TaskPlanDB:
+    """Validate a draft and store it as the project's next version, superseding open proposals."""
+    if draft.template is None and based_on is not None:
+        # A user's whole plan keeps the template (and so the engine) of the version it was written from.
+        base = json.loads(based_on.details or "{}")
+        draft = draft.model_copy(update={"template": base.get("template"), "features": base.get("features", [])})
+    ensure_valid(draft, load_catalogue(), engine=engine_of(draft))
+    latest = session.exec(select(func.max(TaskPlanDB.version)).where(TaskPlanDB.project_id == project.id)).one()
+    version = (latest or 0) + 1
+    _supersede_open_proposals(session, project, by_version=version, actor=actor)
+    plan = TaskPlanDB(
+        project_id=project.id,
+        version=version,
+        status=PROPOSED,
+        summary=draft.summary,
+        created_by=created_by,
+        based_on_id=based_on.id if based_on else None,
+        feedback=feedback.model_dump_json(exclude_unset=True) if feedback else None,
+        details=json.dumps({"planner": planner, **draft.details()}, ensure_ascii=False),
+    )
+    session.add(plan)
+    session.flush()
+    session.add_all(_task_rows(project.id, plan.id, draft))  # type: ignore[arg-type]
+    events.record(
+        session,
+        project_id=project.id,
+        type="plan.proposed",
+        data={
+            "plan_id": plan.id,
+            "version": version,
+            "created_by": created_by,
+            "based_on_version": based_on.version if based_on else None,
+            "tasks": len(draft.tasks),
+        },
+        actor=actor,
+    )
+    if project.status == "draft":
+        projects.set_status(session, project, "consensus", actor=actor)
+    session.flush()
+    return plan
+
+
+def _planning_request(
+    session: Session, project: ProjectDB, previous: PlanDraft | None, feedback: Feedback | None
+) -> PlanningRequest:
+    context = (
+        session.exec(select(ContextDB).where(ContextDB.id == project.active_context_id)).first()
+        if project.active_context_id
+        else None
+    )
+    return PlanningRequest(
+        brief=brief_of(project),
+        context=contexts.content_of(context) if context else None,
+        previous=previous,
+        feedback=feedback,
+    )
+
+
+def propose(*, session: Session, project_id: str, planner: str = "template", actor: str = "ai") -> TaskPlanDB:
+    """The AI proposes a plan from the project's brief: the next version, `proposed`, created by the AI."""
+
+    def use_case() -> TaskPlanDB:
+        project = projects.lock(session=session, project_id=project_id)
+        chosen = get_planner(planner)
+        draft = chosen.propose(_planning_request(session, project, None, None))
+        plan = _write_version(session, project=project, draft=draft, created_by="ai", actor=actor, planner=chosen.name)
+        session.commit()
+        return plan
+
+    plan = _retrying(session, use_case)
+    log.info("plan proposed", project_id=project_id, version=plan.version)
+    return plan
+
+
+def revise(
+    *,
+    session: Session,
+    project_id: str,
+    version: int,
+    feedback: Feedback,
+    planner: str = "template",
+    actor: str = "user",
+) -> TaskPlanDB:
+    """The AI revises a version from the user's feedback: the next version, based on that one."""
+
+    def use_case() -> TaskPlanDB:
+        project = projects.lock(session=session, project_id=project_id)
+        base = get(session=session, project_id=project_id, version=version)
+        chosen = get_planner(planner)
+        previous = to_draft(base, tasks_of(session=session, plan=base))
+        draft = chosen.propose(_planning_request(session, project, previous, feedback))
+        plan = _write_version(
+            session,
+            project=project,
+            draft=draft,
+            created_by="ai",
+            actor=actor,
+            planner=chosen.name,
+            based_on=base,
+            feedback=feedback,
+        )
+        session.commit()
+        return plan
+
+    plan = _retrying(session, use_case)
+    log.info("plan revised", project_id=project_id, version=plan.version, based_on=version)
+    return plan
+
+
+def edit(
+    *,
+    session: Session,
+    project_id: str,
+    version: int,
+    draft: PlanDraft | None = None,
+    edits: list[Edit] | None = None,
+    note: str | None = None,
+    actor: str = "user",
+) -> TaskPlanDB:
+    """The user's own version: a whole plan, or structured edits of a version; the next version, by the user."""
+    if (draft is None) == (edits is None):
+        raise InvalidInput(
+            "Send either a whole plan or a list of edits.",
+            errors=[{"loc": ["body"], "msg": "exactly one of 'plan' and 'edits'", "type": "one_of"}],
+        )
+    feedback = Feedback(text=note, edits=edits or []) if (note or edits) else None
+
+    def use_case() -> TaskPlanDB:
+        project = projects.lock(session=session, project_id=project_id)
+        base = get(session=session, project_id=project_id, version=version)
+        new_draft = draft
+        if new_draft is None:
+            previous = to_draft(base, tasks_of(session=session, plan=base))
+            edits_only = Feedback(text=None, edits=edits or [])
+            new_draft = get_planner("template").propose(_planning_request(session, project, previous, edits_only))
+        plan = _write_version(
+            session,
+            project=project,
+            draft=new_draft,
+            created_by="user",
+            actor=actor,
+            planner="user",
+            based_on=base,
+            feedback=feedback,
+        )
+        session.commit()
+        return plan
+
+    plan = _retrying(session, use_case)
+    log.info("plan edited", project_id=project_id, version=plan.version, based_on=version)
+    return plan
+
+
+def _carry_progress(session: Session, old_tasks: list[TaskDB], new_tasks: list[TaskDB], *, project: ProjectDB) -> None:
+    """Give each task of the new version the progress, artifacts and context of the same code in the old one."""
+    old_by_code = {task.code: task for task in old_tasks}
+    for task in new_tasks:
+        before = old_by_code.get(task.code)
+        if before is None or (before.status == workflow.PENDING and before.claimed_by is None):
+            continue
+        for name in CARRIED:
+            setattr(task, name, getattr(before, name))
+        session.add(task)
+        for artifact in session.exec(select(ArtifactDB).where(ArtifactDB.task_id == before.id)).all():
+            artifact.task_id = task.id
+            session.add(artifact)
+        old_context = session.exec(
+            select(ContextDB).where(
+                ContextDB.project_id == project.id,
+                ContextDB.task_id == before.id,
+                col(ContextDB.is_active) == true(),
+            )
+        ).first()
+        if old_context is not None:
+            contexts.append(
+                session,
+                project=project,
+                task_id=task.id,
+                content=contexts.content_of(old_context),
+                source="ai-generate",
+                created_by="ai",
+                actor="system",
+                summary=f"Carried over from task {before.id} of the previous accepted plan",
+            )
+
+
+def accept(*, session: Session, project_id: str, version: int, actor: str = "user") -> TaskPlanDB:
+    """The user accepts a version: it becomes the active plan and the project goes active.
+
+    Accepting the already accepted version again changes nothing; accepting a superseded one is a 409.
+    """
+    project = projects.lock(session=session, project_id=project_id)
+    plan = get(session=session, project_id=project_id, version=version)
+    if plan.status == ACCEPTED:
+        return plan
+    if plan.status != PROPOSED:
+        raise Conflict(
+            f"Version {version} is {plan.status}: only a proposed version can be accepted.",
+            plan_status=plan.status,
+            reason=plan.decision_reason,
+        )
+    previous = session.get(TaskPlanDB, project.active_plan_id) if project.active_plan_id else None
+    plan.status = ACCEPTED
+    plan.decided_at = utc_now()
+    session.add(plan)
+    if previous is not None:
+        _supersede(session, project, previous, reason=f"Replaced by version {version}", actor=actor)
+    for other in session.exec(
+        select(TaskPlanDB).where(
+            TaskPlanDB.project_id == project_id, TaskPlanDB.status == PROPOSED, TaskPlanDB.id != plan.id
+        )
+    ).all():
+        _supersede(session, project, other, reason=f"Version {version} was accepted instead", actor=actor)
+    new_tasks = tasks_of(session=session, plan=plan)
+    if previous is not None:
+        _carry_progress(session, tasks_of(session=session, plan=previous), new_tasks, project=project)
+    project.active_plan_id = plan.id
+    events.record(
+        session,
+        project_id=project_id,
+        type="plan.accepted",
+        data={
+            "plan_id": plan.id,
+            "version": version,
+            "previous_version": previous.version if previous else None,
+            "tasks": len(new_tasks),
+        },
+        actor=actor,
+    )
+    projects.set_current_task(session, project=project, plan_tasks=new_tasks, actor=actor)
+    projects.set_status(session, project, "completed" if workflow.all_resolved(new_tasks) else "active", actor=actor)
+    session.flush()
+    contexts.on_plan_accepted(session, project=project, plan=plan, previous=previous, actor=actor)
+    session.commit()
+    log.info("plan accepted", project_id=project_id, version=version)
+    return plan
+
+
+def reject(*, session: Session, project_id: str, version: int, reason: str, actor: str = "user") -> TaskPlanDB:
+    """The user rejects a proposed version, with a reason; nothing else changes. Repeating it is harmless."""
+    project = projects.lock(session=session, project_id=project_id)
+    plan = get(session=session, project_id=project_id, version=version)
+    if plan.status == SUPERSEDED:
+        return plan
+    if plan.status == ACCEPTED:
+        raise Conflict(
+            f"Version {version} is the accepted plan: propose or edit a new version instead of rejecting it.",
+            plan_status=plan.status,
+        )
+    plan.status = SUPERSEDED
+    plan.decision_reason = reason
+    plan.decided_at = utc_now()
+    session.add(plan)
+    events.record(
+        session,
+        project_id=project_id,
+        type="plan.rejected",
+        data={"plan_id": plan.id, "version": version, "reason": reason},
+        actor=actor,
+    )
+    session.commit()
+    log.info("plan rejected", project_id=project.id, version=version)
+    return plan

@@ -1,0 +1,253 @@
+"""/api/v1/projects/{id}/plans: the consensus workflow as a user drives it."""
+
+import pytest
+from sqlmodel import select
+
+from gateway.app.db import EventDB, TaskDB
+
+BRIEF = {
+    "title": "Star Courier",
+    "pitch": "A courier sprints across a collapsing space station to deliver parcels on time.",
+    "genre": "platformer-2d",
+    "engine": "godot",
+    "platforms": ["windows", "linux"],
+    "art_style": "16x16 pixel art",
+    "features": ["save-system", "controller-support"],
+}
+
+
+@pytest.fixture
+def project(client):
+    response = client.post("/api/v1/projects", json={"id": "sc", "name": "Star Courier", "brief": BRIEF})
+    assert response.status_code == 201, response.text
+    return "sc"
+
+
+def propose(client, project_id="sc"):
+    response = client.post(f"/api/v1/projects/{project_id}/plans")
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_propose_makes_version_1_and_moves_the_project_to_consensus(client, project):
+    plan = propose(client)
+    assert (plan["version"], plan["status"], plan["created_by"]) == (1, "proposed", "ai")
+    assert 12 <= plan["task_count"] == len(plan["tasks"]) <= 40
+    assert [t["code"] for t in plan["tasks"]][:3] == ["T-001", "T-002", "T-003"]
+    assert [t["idx"] for t in plan["tasks"]] == list(range(len(plan["tasks"])))
+    assert {t["discipline"] for t in plan["tasks"]} >= {"design", "programming", "art", "audio", "ui", "qa", "release"}
+    assert all(t["status"] == "pending" and t["plan_id"] == plan["id"] for t in plan["tasks"])
+    assert not any(tool.startswith("unity") for t in plan["tasks"] for tool in t["mcp_tools"])
+    assert client.get("/api/v1/projects/sc").json()["status"] == "consensus"
+    assert client.get("/api/v1/projects/sc/plans/1").json() == plan
+
+
+def test_the_same_brief_gives_the_same_plan(client, project):
+    first, second = propose(client), propose(client)
+    strip = lambda plan: [
+        {k: v for k, v in t.items() if k not in {"id", "plan_id", "created_at", "updated_at"}} for t in plan["tasks"]
+    ]
+    assert strip(first) == strip(second)
+
+
+def test_a_new_proposal_supersedes_the_open_one(client, project):
+    propose(client)
+    propose(client)
+    versions = client.get("/api/v1/projects/sc/plans").json()["items"]
+    assert [(v["version"], v["status"]) for v in versions] == [(2, "proposed"), (1, "superseded")]
+    assert versions[1]["decision_reason"] == "Superseded by version 2"
+
+
+def test_revise_applies_structured_edits_and_keeps_the_free_text(client, project):
+    plan = propose(client)
+    codes = [t["code"] for t in plan["tasks"]]
+    removable = next(
+        t["code"] for t in reversed(plan["tasks"]) if not any(t["code"] in o["dependencies"] for o in plan["tasks"])
+    )
+    new_priority = 1 if plan["tasks"][0]["priority"] == 5 else 5
+    feedback = {
+        "text": "Make it feel like Celeste.",
+        "edits": [
+            {"op": "remove", "code": removable},
+            {
+                "op": "edit",
+                "code": codes[0],
+                "changes": {"priority": new_priority, "title": "Write the one-page design"},
+            },
+        ],
+    }
+    response = client.post("/api/v1/projects/sc/plans/1/revisions", json=feedback)
+    assert response.status_code == 201, response.text
+    revised = response.json()
+    assert (revised["version"], revised["based_on_version"], revised["created_by"]) == (2, 1, "ai")
+    assert revised["feedback"]["text"] == "Make it feel like Celeste."
+    assert len(revised["feedback"]["edits"]) == 2
+    assert removable not in [t["code"] for t in revised["tasks"]]
+    first = next(t for t in revised["tasks"] if t["code"] == codes[0])
+    assert (first["priority"], first["title"]) == (new_priority, "Write the one-page design")
+    assert any("free" in note.lower() for note in revised["details"]["notes"])
+
+    diff = client.get("/api/v1/projects/sc/plans/diff", params={"from": 1, "to": 2}).json()
+    assert [r["code"] for r in diff["removed"]] == [removable]
+    changed = {c["code"]: c["fields"] for c in diff["changed"]}
+    assert changed[codes[0]]["priority"] == {"old": plan["tasks"][0]["priority"], "new": new_priority}
+    assert diff["added"] == []
+
+
+def test_a_revision_naming_an_unknown_task_changes_nothing(client, project):
+    propose(client)
+    response = client.post("/api/v1/projects/sc/plans/1/revisions", json={"edits": [{"op": "remove", "code": "T-999"}]})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"][:2] == ["edits", 0]
+    assert len(client.get("/api/v1/projects/sc/plans").json()["items"]) == 1
+
+
+def _whole_plan(plan):
+    keep = (
+        "code",
+        "idx",
+        "title",
+        "description",
+        "discipline",
+        "acceptance_criteria",
+        "deliverables",
+        "estimates",
+        "priority",
+        "dependencies",
+        "mcp_tools",
+    )
+    return {
+        "summary": "My own plan",
+        "tasks": [{k: t[k] for k in keep} for t in plan["tasks"]],
+        "notes": [],
+        "scope": "mvp",
+    }
+
+
+def test_a_user_edit_is_the_next_version_created_by_the_user(client, project):
+    plan = propose(client)
+    mine = _whole_plan(plan)
+    mine["tasks"][0]["title"] = "Design on paper first"
+    response = client.post("/api/v1/projects/sc/plans/1/edits", json={"plan": mine, "note": "tweaked"})
+    assert response.status_code == 201, response.text
+    edited = response.json()
+    assert (edited["version"], edited["created_by"], edited["based_on_version"]) == (2, "user", 1)
+    assert edited["tasks"][0]["title"] == "Design on paper first"
+    patch = client.post(
+        "/api/v1/projects/sc/plans/2/edits", json={"edits": [{"op": "move", "code": "T-002", "after": None}]}
+    )
+    assert patch.status_code in (201, 422), patch.text  # moving before a dependency is refused, never half-applied
+
+
+@pytest.mark.parametrize(
+    ("breakage", "error_type"),
+    [
+        (lambda tasks: tasks[0]["dependencies"].append(tasks[-1]["code"]), "cycle"),
+        (lambda tasks: tasks[1]["dependencies"].append("T-999"), "dependency_unknown"),
+        (lambda tasks: tasks[2].update(code=tasks[1]["code"]), "duplicate"),
+        (lambda tasks: tasks[3]["mcp_tools"].append("no-such-server.tool"), "tool"),
+        (lambda tasks: tasks[4]["mcp_tools"].append("unity"), "engine"),
+    ],
+)
+def test_invalid_user_plans_are_refused_with_the_reason_and_nothing_changes(client, project, breakage, error_type):
+    plan = propose(client)
+    mine = _whole_plan(plan)
+    breakage(mine["tasks"])
+    response = client.post("/api/v1/projects/sc/plans/1/edits", json={"plan": mine})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"], response.json()
+    assert error_type in response.text.lower() or error_type in str(response.json()["errors"]).lower()
+    assert [v["version"] for v in client.get("/api/v1/projects/sc/plans").json()["items"]] == [1]
+
+
+def test_several_problems_are_all_listed(client, project):
+    plan = propose(client)
+    mine = _whole_plan(plan)
+    mine["tasks"][1]["dependencies"].append("T-999")
+    mine["tasks"][3]["mcp_tools"].append("nope")
+    response = client.post("/api/v1/projects/sc/plans/1/edits", json={"plan": mine})
+    assert response.status_code == 422
+    assert len(response.json()["errors"]) >= 2
+
+
+def test_accept_activates_the_plan_and_points_at_the_first_ready_task(client, project, db):
+    plan = propose(client)
+    response = client.post("/api/v1/projects/sc/plans/1/accept")
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "accepted"
+    project_now = client.get("/api/v1/projects/sc").json()
+    assert (project_now["status"], project_now["active_plan_id"]) == ("active", plan["id"])
+    first_ready = min((t for t in plan["tasks"] if not t["dependencies"]), key=lambda t: t["idx"])
+    assert project_now["current_task_id"] == first_ready["id"]
+    assert client.get("/api/v1/projects/sc/plans/active").json()["version"] == 1
+    # repeating it is harmless
+    again = client.post("/api/v1/projects/sc/plans/1/accept")
+    assert again.status_code == 200
+    with db.read_session() as session:
+        accepted = session.exec(select(EventDB).where(EventDB.type == "plan.accepted")).all()
+    assert len(accepted) == 1
+    # the context tells the story
+    context = client.get("/api/v1/projects/sc/context").json()
+    assert context["content"]["progress"]["plan"]["version"] == 1
+    assert context["content"]["decisions"][-1]["what"].startswith("Accepted plan version 1")
+    assert context["source"] == "ai-generate"
+
+
+def test_accepting_a_superseded_or_missing_version_is_refused(client, project):
+    propose(client)
+    propose(client)
+    response = client.post("/api/v1/projects/sc/plans/1/accept")
+    assert response.status_code == 409
+    assert "superseded" in response.json()["detail"]
+    assert client.post("/api/v1/projects/sc/plans/9/accept").status_code == 404
+    client.post("/api/v1/projects", json={"id": "other", "name": "Other", "brief": BRIEF})
+    assert client.post("/api/v1/projects/other/plans/2/accept").status_code == 404
+    assert client.get("/api/v1/projects/sc").json()["status"] == "consensus"
+
+
+def test_reject_supersedes_with_the_reason_and_nothing_else(client, project):
+    propose(client)
+    response = client.post("/api/v1/projects/sc/plans/1/reject", json={"reason": "Too big"})
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["decision_reason"]) == ("superseded", "Too big")
+    assert (
+        client.post("/api/v1/projects/sc/plans/1/reject", json={"reason": "Again"}).json()["decision_reason"]
+        == "Too big"
+    )
+    assert client.get("/api/v1/projects/sc").json()["status"] == "consensus"
+    assert client.post("/api/v1/projects/sc/plans/1/reject", json={"reason": ""}).status_code == 422
+
+
+def test_the_accepted_plan_cannot_be_rejected_or_edited_in_place(client, project):
+    plan = propose(client)
+    client.post("/api/v1/projects/sc/plans/1/accept")
+    assert client.post("/api/v1/projects/sc/plans/1/reject", json={"reason": "no"}).status_code == 409
+    task_id = plan["tasks"][0]["id"]
+    assert client.patch(f"/api/v1/projects/sc/tasks/{task_id}", json={"title": "x"}).status_code == 409
+    assert client.delete(f"/api/v1/projects/sc/tasks/{task_id}").status_code == 409
+
+
+def test_replanning_carries_progress_by_code(client, project, db):
+    plan = propose(client)
+    client.post("/api/v1/projects/sc/plans/1/accept")
+    first = plan["tasks"][0]
+    with db.get_session() as session:  # T-001 finished before the re-plan
+        task = session.get(TaskDB, first["id"])
+        task.status, task.summary = "done", "Design doc written"
+        session.add(task)
+        session.commit()
+    client.post(
+        "/api/v1/projects/sc/plans/1/revisions",
+        json={"edits": [{"op": "edit", "code": "T-002", "changes": {"priority": 5}}]},
+    )
+    accepted = client.post("/api/v1/projects/sc/plans/2/accept").json()
+    carried = next(t for t in accepted["tasks"] if t["code"] == first["code"])
+    assert (carried["status"], carried["summary"]) == ("done", "Design doc written")
+    assert carried["id"] != first["id"]
+    versions = client.get("/api/v1/projects/sc/plans").json()["items"]
+    assert [(v["version"], v["status"]) for v in versions] == [(2, "accepted"), (1, "superseded")]
+    assert versions[1]["decision_reason"] == "Replaced by version 2"
+    context = client.get("/api/v1/projects/sc/context").json()["content"]
+    assert context["progress"]["plan"]["version"] == 2
+    assert [d["code"] for d in context["progress"]["done"]] == [first["code"]]
+    assert context["decisions"][-1]["replaces"]["version"] == 1

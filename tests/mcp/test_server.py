@@ -1,0 +1,247 @@
+"""The MCP server with the SDK's own client: in process, over stdio (a subprocess) and over HTTP (uvicorn)."""
+
+import base64
+import json
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import Client, StdioServerParameters
+
+from gateway.app.mcp.server import build_server
+from gateway.app.schemas.projects import ProjectCreate
+from gateway.app.services import plans, projects
+from tests import samples
+
+pytestmark = pytest.mark.anyio
+BRIEF = {"title": "Crate Logic", "genre": "puzzle", "engine": "phaser", "platforms": ["web"], "features": []}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def project(db) -> str:
+    with db.get_session() as session:
+        projects.create(session=session, data=ProjectCreate(id="crates", name="Crate Logic", brief=BRIEF))
+        plans.propose(session=session, project_id="crates")
+        plans.accept(session=session, project_id="crates", version=1)
+    return "crates"
+
+
+@pytest.fixture
+def server(db, app):
+    return build_server(db=db, store=app.state.store, settings=app.state.settings)
+
+
+def payload(result) -> dict:
+    assert not result.is_error, result.content[0].text
+    return json.loads(result.content[0].text)
+
+
+async def work_one_task(client: Client, agent_id: str, *, project_id: str = "crates") -> dict | None:
+    """What an agent does with one task: claim it, hand in each deliverable, complete it."""
+    briefing = payload(await client.call_tool("claim_task", {"project_id": project_id, "agent_id": agent_id}))
+    if briefing.get("claimed", "absent") is None:
+        return None
+    task = briefing["task"]
+    assert task["status"] == "in_progress"
+    for n, deliverable in enumerate(d for d in task["deliverables"] if d["required"]):
+        name, data = samples.file_for(deliverable["category"], f"{task['code'].lower()}-{n}")
+        arguments = {
+            "project_id": project_id,
+            "agent_id": agent_id,
+            "task": task["code"],
+            "name": name,
+            "category": deliverable["category"],
+            "path": deliverable["name"],
+        }
+        if name.endswith(".png"):
+            arguments["content_base64"] = base64.b64encode(data).decode()
+        else:
+            arguments["content"] = data.decode()
+        report = payload(await client.call_tool("submit_artifact", arguments))
+        assert report["validation_status"] == "valid", report
+    done = payload(
+        await client.call_tool(
+            "complete_task",
+            {"project_id": project_id, "agent_id": agent_id, "task": task["code"], "summary": f"{agent_id} did it"},
+        )
+    )
+    assert done["task"]["status"] == "done"
+    return briefing
+
+
+async def work_until_completed(client: Client, agent_id: str) -> list[str]:
+    done = []
+    while (briefing := await work_one_task(client, agent_id)) is not None:
+        done.append(briefing["task"]["code"])
+    return done
+
+
+async def test_the_tool_list_is_small_typed_and_documented(server):
+    async with Client(server) as client:
+        tools = (await client.list_tools()).tools
+        size = len((await client.list_tools()).model_dump_json(by_alias=True, exclude_unset=True).encode())
+    names = {tool.name for tool in tools}
+    assert {"list_projects", "project_status", "get_task", "claim_task", "complete_task", "submit_artifact"} <= names
+    assert len(tools) <= 15
+    assert size < 9000, size  # peers ship 16k-50k tokens of tool descriptions; this is a few thousand bytes
+    for tool in tools:
+        assert tool.description, tool.name
+        assert "\n" not in tool.description.strip(), tool.name
+        assert tool.output_schema is None
+        assert not any(word in tool.name for word in ("delete", "wipe", "accept"))
+
+
+async def test_an_agent_works_a_whole_plan_in_process(server, project, client):
+    async with Client(server) as agent:
+        status = payload(await agent.call_tool("project_status", {"project_id": project}))
+        assert status["plan"]["version"] == 1
+        first = await work_one_task(agent, "solo")
+        assert first["tools"], "the suggested MCP tools are resolved against the catalogue"
+        assert all(tool["tools"] for tool in first["tools"])
+        assert first["context"]["task"]["task"]["code"] == first["task"]["code"]
+        assert first["context"]["global"]["game"]["engine"] == "phaser"
+        rest = await work_until_completed(agent, "solo")
+        final = payload(await agent.call_tool("project_status", {"project_id": project}))
+    assert final["status"] == "completed"
+    assert len(rest) + 1 == final["plan"]["tasks"]
+    history = client.get("/api/v1/projects/crates/context/versions?limit=200").json()["items"]
+    assert len(history) > final["plan"]["tasks"]  # the context grew with every completed task
+    assert {item["source"] for item in history} == {"template-default", "ai-generate"}
+
+
+async def test_refusals_are_tool_errors_with_the_rest_reason_and_the_session_survives(server, project):
+    async with Client(server) as agent:
+        missing = await agent.call_tool("get_task", {"project_id": "crates", "task": "T-999"})
+        assert missing.is_error
+        assert "not-found" in missing.content[0].text
+        briefing = payload(await agent.call_tool("claim_task", {"project_id": "crates", "agent_id": "a1"}))
+        code = briefing["task"]["code"]
+        early = await agent.call_tool(
+            "complete_task", {"project_id": "crates", "agent_id": "a1", "task": code, "summary": "too soon"}
+        )
+        assert early.is_error
+        assert "deliverables-missing" in early.content[0].text
+        other = await agent.call_tool(
+            "complete_task", {"project_id": "crates", "agent_id": "a2", "task": code, "summary": "not mine"}
+        )
+        assert other.is_error
+        assert "claimed by a1" in other.content[0].text
+        bad_args = await agent.call_tool("claim_task", {"project_id": "crates", "agent_id": "has spaces"})
+        assert bad_args.is_error
+        both = await agent.call_tool(
+            "submit_artifact",
+            {"project_id": "crates", "agent_id": "a1", "name": "x.md", "content": "a", "content_base64": "YQ=="},
+        )
+        assert both.is_error
+        bad_edit = await agent.call_tool(
+            "propose_plan_revision", {"project_id": "crates", "agent_id": "a1", "edits": [{"op": "explode"}]}
+        )
+        assert bad_edit.is_error
+        assert "validation-error" in bad_edit.content[0].text
+        # nothing was half-written, and the session still works
+        status = payload(await agent.call_tool("project_status", {"project_id": "crates"}))
+        assert status["counts"]["in_progress"] == 1
+        assert (
+            payload(await agent.call_tool("get_task", {"project_id": "crates", "task": code}))["task"]["artifacts"]
+            == []
+        )
+
+
+async def test_context_updates_and_plan_proposals_stay_with_the_rules(server, project, client):
+    async with Client(server) as agent:
+        read = payload(await agent.call_tool("get_context", {"project_id": "crates"}))
+        update = {
+            "project_id": "crates",
+            "agent_id": "a1",
+            "base_version": read["version"],
+            "patch": {"glossary": {"crate": "a pushable box"}},
+        }
+        written = payload(await agent.call_tool("update_context", update))
+        assert written["version"] == read["version"] + 1
+        stale = await agent.call_tool("update_context", update)
+        assert stale.is_error
+        assert "precondition-failed" in stale.content[0].text
+        proposal = payload(
+            await agent.call_tool(
+                "propose_plan_revision",
+                {
+                    "project_id": "crates",
+                    "agent_id": "a1",
+                    "feedback": "Undo needs its own task",
+                    "edits": [{"op": "edit", "code": "T-002", "changes": {"priority": 5}}],
+                },
+            )
+        )
+        assert (proposal["version"], proposal["status"], proposal["based_on_version"]) == (2, "proposed", 1)
+    latest = client.get("/api/v1/projects/crates/context").json()
+    assert (latest["source"], latest["created_by"]) == ("ai-generate", "ai")
+    assert client.get("/api/v1/projects/crates/plans/active").json()["version"] == 1  # accepting stays with the user
+
+
+async def test_resources_and_the_prompt(server, project):
+    async with Client(server) as agent:
+        templates = {t.uri_template for t in (await agent.list_resource_templates()).resource_templates}
+        assert "gateway://projects/{project_id}/context" in templates
+        plan = json.loads((await agent.read_resource("gateway://projects/crates/plan")).contents[0].text)
+        assert plan["version"] == 1
+        assert plan["tasks"][0]["code"] == "T-001"
+        context = json.loads((await agent.read_resource("gateway://projects/crates/context")).contents[0].text)
+        assert context["game"]["genre"] == "puzzle"
+        prompt = await agent.get_prompt("work_on_project", {"project_id": "crates", "agent_id": "a1"})
+        assert "claim_task" in prompt.messages[0].content.text
+
+
+async def test_over_stdio_against_a_real_subprocess(project, database_url, tmp_path: Path):
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "gateway", "mcp"],
+        cwd=str(tmp_path),
+        env={"GATEWAY_DATABASE_URL": database_url, "GATEWAY_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"},
+    )
+    async with Client(params) as agent:
+        assert len((await agent.list_tools()).tools) >= 10
+        done = await work_until_completed(agent, "stdio-agent")
+        status = payload(await agent.call_tool("project_status", {"project_id": "crates"}))
+    assert status["status"] == "completed"
+    assert len(done) == status["plan"]["tasks"]
+
+
+async def test_two_agents_over_http_never_get_the_same_task(project, live_server):
+    url = f"{live_server.url}/mcp"
+    done: dict[str, list[str]] = {}
+
+    async def run(agent_id: str) -> None:
+        async with Client(url) as agent:
+            done[agent_id] = await work_until_completed(agent, agent_id)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(run, "http-1")
+        group.start_soon(run, "http-2")
+    codes = done["http-1"] + done["http-2"]
+    assert len(codes) == len(set(codes))  # never the same task twice
+    async with Client(url) as agent:
+        status = payload(await agent.call_tool("project_status", {"project_id": "crates"}))
+    assert status["status"] == "completed"
+    assert len(codes) == status["plan"]["tasks"]
+
+
+async def test_the_http_endpoint_refuses_foreign_hosts(project, live_server):
+    import httpx2
+
+    async with httpx2.AsyncClient() as http:
+        response = await http.post(
+            f"{live_server.url}/mcp",
+            headers={
+                "Host": "evil.example",
+                "Content-Type": "application/json",
+                "Accept": "application/json, text/event-stream",
+            },
+            content=b'{"jsonrpc":"2.0","id":1,"method":"ping"}',
+        )
+    assert response.status_code == 421

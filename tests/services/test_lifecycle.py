@@ -1,0 +1,277 @@
+"""gateway/app/services/lifecycle.py: claims, leases, transitions, deliverables and completion."""
+
+import json
+import threading
+import time
+
+import pytest
+from sqlmodel import select
+
+from gateway.app import workflow
+from gateway.app.db import ArtifactDB, EventDB, ProjectDB, TaskDB
+from gateway.app.errors import Conflict, DeliverablesMissing, IllegalTransition, InvalidInput
+from gateway.app.planner import GameBrief
+from gateway.app.schemas.projects import ProjectCreate
+from gateway.app.services import contexts, lifecycle, plans, projects
+
+
+@pytest.fixture
+def project(db):
+    brief = GameBrief(title="Puzzle Box", genre="puzzle", engine="phaser", features=[])
+    with db.get_session() as session:
+        projects.create(session=session, data=ProjectCreate(id="pz", name="Puzzle Box", brief=brief))
+        plans.propose(session=session, project_id="pz")
+        plans.accept(session=session, project_id="pz", version=1)
+    return "pz"
+
+
+def plan_tasks(db, project_id="pz") -> list[TaskDB]:
+    with db.read_session() as session:
+        active = plans.active(session=session, project_id=project_id)
+        return plans.tasks_of(session=session, plan=active)
+
+
+def hand_in(db, task: TaskDB) -> None:
+    """What an agent's uploads leave behind: one valid artifact per deliverable."""
+    with db.get_session() as session:
+        for deliverable in json.loads(task.deliverables or "[]"):
+            session.add(
+                ArtifactDB(
+                    project_id=task.project_id,
+                    task_id=task.id,
+                    name=deliverable["name"].rsplit("/", 1)[-1],
+                    path=deliverable["name"],
+                    category=deliverable["category"],
+                    validation_status="valid",
+                )
+            )
+        session.commit()
+
+
+def work(db, task: TaskDB, agent: str = "a1") -> TaskDB:
+    with db.get_session() as session:
+        lifecycle.start(session=session, project_id=task.project_id, task_id=task.id, agent_id=agent)
+    hand_in(db, task)
+    with db.get_session() as session:
+        return lifecycle.complete(
+            session=session, project_id=task.project_id, task_id=task.id, summary=f"did {task.code}", agent_id=agent
+        )
+
+
+def test_claim_next_takes_the_highest_priority_ready_task(db, project):
+    tasks = plan_tasks(db)
+    ready = workflow.ready_tasks(tasks, by_priority=True)
+    with db.get_session() as session:
+        claimed = lifecycle.claim_next(session=session, project_id=project, agent_id="a1")
+    assert claimed.id == ready[0].id
+    assert claimed.claimed_by == "a1"
+    assert claimed.lease_expires_at is not None
+    assert all(not workflow.dependency_codes(t) or t.id != claimed.id for t in tasks if t.code != ready[0].code)
+
+
+def test_racing_agents_never_get_the_same_task(db, project):
+    claimed: list[int | None] = []
+    errors: list[Exception] = []
+    barrier = threading.Barrier(12)
+
+    def agent(n: int) -> None:
+        barrier.wait()
+        try:
+            with db.get_session() as session:
+                task = lifecycle.claim_next(session=session, project_id=project, agent_id=f"agent-{n}")
+                claimed.append(task.id if task else None)
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=agent, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    got = [task_id for task_id in claimed if task_id is not None]
+    assert len(got) == len(set(got))
+    ready_count = len(workflow.ready_tasks(plan_tasks(db)))  # claimed tasks stay pending: count them back
+    with db.read_session() as session:
+        holders = session.exec(select(TaskDB).where(TaskDB.project_id == project, TaskDB.claimed_by.is_not(None))).all()
+    assert len(holders) == len(got) == min(12, ready_count)
+
+
+def test_a_claimed_task_is_not_handed_to_anyone_else_until_the_lease_expires(db, project):
+    with db.get_session() as session:
+        first = lifecycle.claim_next(session=session, project_id=project, agent_id="a1", lease_seconds=1)
+    with db.get_session() as session, pytest.raises(Conflict, match="claimed by a1"):
+        lifecycle.claim(session=session, project_id=project, task_id=first.id, agent_id="a2")
+    time.sleep(1.2)
+    with db.get_session() as session:
+        again = lifecycle.claim(session=session, project_id=project, task_id=first.id, agent_id="a2")
+    assert again.claimed_by == "a2"
+    with db.read_session() as session:
+        expired = session.exec(select(EventDB).where(EventDB.type == "task.lease_expired")).all()
+    assert len(expired) == 1
+
+
+def test_an_expired_lease_returns_a_started_task_to_pending(db, project):
+    with db.get_session() as session:
+        task = lifecycle.claim_next(session=session, project_id=project, agent_id="a1", lease_seconds=1)
+        lifecycle.start(session=session, project_id=project, task_id=task.id, agent_id="a1", lease_seconds=1)
+    time.sleep(1.2)
+    with db.get_session() as session:
+        lifecycle.claim_next(session=session, project_id=project, agent_id="a2")
+        reaped = session.get(TaskDB, task.id)
+    assert reaped.status in ("pending",) or reaped.claimed_by == "a2"
+    assert reaped.started_at is None or reaped.claimed_by == "a2"
+
+
+def test_renewing_a_claim_extends_the_lease(db, project):
+    with db.get_session() as session:
+        task = lifecycle.claim_next(session=session, project_id=project, agent_id="a1", lease_seconds=60)
+        first_expiry = task.lease_expires_at
+        renewed = lifecycle.claim(
+            session=session, project_id=project, task_id=task.id, agent_id="a1", lease_seconds=600
+        )
+    assert renewed.lease_expires_at > first_expiry
+
+
+def test_release_gives_the_task_back(db, project):
+    with db.get_session() as session:
+        task = lifecycle.claim_next(session=session, project_id=project, agent_id="a1")
+        with pytest.raises(Conflict):
+            lifecycle.release(session=session, project_id=project, task_id=task.id, agent_id="a2")
+        released = lifecycle.release(session=session, project_id=project, task_id=task.id, agent_id="a1")
+    assert released.claimed_by is None
+    with db.get_session() as session:
+        assert lifecycle.claim_next(session=session, project_id=project, agent_id="a2").id == task.id
+
+
+def test_illegal_transitions_name_the_current_status(db, project):
+    task = workflow.ready_tasks(plan_tasks(db))[0]
+    with db.get_session() as session:
+        with pytest.raises(IllegalTransition) as caught:
+            lifecycle.complete(session=session, project_id=project, task_id=task.id, summary="x")
+        assert caught.value.extensions["current_status"] == "pending"
+        with pytest.raises(IllegalTransition):
+            lifecycle.approve(session=session, project_id=project, task_id=task.id)
+        with pytest.raises(IllegalTransition):
+            lifecycle.unblock(session=session, project_id=project, task_id=task.id)
+        with pytest.raises(IllegalTransition):
+            lifecycle.reopen(session=session, project_id=project, task_id=task.id)
+        with pytest.raises(InvalidInput):
+            lifecycle.claim(session=session, project_id=project, task_id=task.id, agent_id="a", lease_seconds=0)
+
+
+def test_a_task_waiting_on_dependencies_cannot_be_claimed_or_started(db, project):
+    waiting = next(t for t in plan_tasks(db) if workflow.dependency_codes(t))
+    with db.get_session() as session:
+        with pytest.raises(Conflict, match="waits on"):
+            lifecycle.claim(session=session, project_id=project, task_id=waiting.id, agent_id="a1")
+        with pytest.raises(Conflict, match="waits on"):
+            lifecycle.start(session=session, project_id=project, task_id=waiting.id)
+
+
+def test_completion_needs_every_required_deliverable(db, project):
+    task = next(t for t in workflow.ready_tasks(plan_tasks(db)) if json.loads(t.deliverables or "[]"))
+    with db.get_session() as session:
+        lifecycle.start(session=session, project_id=project, task_id=task.id, agent_id="a1")
+        with pytest.raises(DeliverablesMissing) as caught:
+            lifecycle.complete(session=session, project_id=project, task_id=task.id, summary="done", agent_id="a1")
+    required = [d for d in json.loads(task.deliverables) if d.get("required", True)]
+    assert len(caught.value.extensions["missing"]) == len(required)
+    with db.read_session() as session:
+        assert session.get(TaskDB, task.id).status == "in_progress"  # refused, nothing changed
+    hand_in(db, task)
+    with db.get_session() as session:
+        done = lifecycle.complete(session=session, project_id=project, task_id=task.id, summary="done", agent_id="a1")
+    assert (done.status, done.summary) == ("done", "done")
+    assert done.completed_at is not None
+    assert done.claimed_by is None
+
+
+def test_starting_generates_the_task_context_and_completing_moves_the_global_one(db, project):
+    tasks = plan_tasks(db)
+    first = workflow.ready_tasks(tasks)[0]
+    with db.get_session() as session:
+        global_before = contexts.get_active(session=session, project_id=project).version
+    work(db, first)
+    dependent = next(t for t in tasks if first.code in workflow.dependency_codes(t))
+    for code in workflow.dependency_codes(dependent):
+        other = next(t for t in plan_tasks(db) if t.code == code)
+        if other.status != "done":
+            work(db, other)
+    with db.get_session() as session:
+        lifecycle.start(session=session, project_id=project, task_id=dependent.id, agent_id="a1")
+        task_context = contexts.content_of(
+            contexts.get_active(session=session, project_id=project, task_id=dependent.id)
+        )
+        global_after = contexts.get_active(session=session, project_id=project)
+    assert task_context["task"]["code"] == dependent.code
+    deps = {d["code"]: d for d in task_context["dependencies"]}
+    assert deps[first.code]["summary"] == f"did {first.code}"
+    assert deps[first.code]["artifacts"]
+    assert global_after.version > global_before
+    progress = contexts.content_of(global_after)["progress"]
+    assert first.code in [d["code"] for d in progress["done"]]
+
+
+def test_review_then_approve_when_the_project_asks_for_it(db, project):
+    with db.get_session() as session:
+        project_row = session.get(ProjectDB, project)
+        project_row.require_review = True
+        session.add(project_row)
+        session.commit()
+    task = workflow.ready_tasks(plan_tasks(db))[0]
+    submitted = work(db, task)
+    assert submitted.status == "review"
+    with db.get_session() as session:
+        approved = lifecycle.approve(session=session, project_id=project, task_id=task.id)
+    assert approved.status == "done"
+
+
+def test_block_and_unblock(db, project):
+    task = workflow.ready_tasks(plan_tasks(db))[0]
+    with db.get_session() as session:
+        lifecycle.claim(session=session, project_id=project, task_id=task.id, agent_id="a1")
+        blocked = lifecycle.block(session=session, project_id=project, task_id=task.id, reason="no art", agent_id="a1")
+        assert (blocked.status, blocked.blocked_reason, blocked.claimed_by) == ("blocked", "no art", None)
+        with pytest.raises(IllegalTransition):
+            lifecycle.start(session=session, project_id=project, task_id=task.id)
+        unblocked = lifecycle.unblock(session=session, project_id=project, task_id=task.id)
+        assert (unblocked.status, unblocked.blocked_reason) == ("pending", None)
+
+
+def test_finishing_every_task_completes_the_project_and_reopening_undoes_it(db, project):
+    while True:
+        ready = workflow.ready_tasks(plan_tasks(db))
+        if not ready:
+            break
+        work(db, ready[0])
+    with db.read_session() as session:
+        finished = session.get(ProjectDB, project)
+    assert finished.status == "completed"
+    assert finished.current_task_id is None
+    last = max(plan_tasks(db), key=lambda t: t.idx)
+    with db.get_session() as session:
+        lifecycle.reopen(session=session, project_id=project, task_id=last.id, reason="bug")
+        reopened = session.get(ProjectDB, project)
+        assert reopened.status == "active"
+        assert reopened.current_task_id == last.id
+
+
+def test_cancelled_dependencies_no_longer_hold_anything_up(db, project):
+    tasks = plan_tasks(db)
+    first = workflow.ready_tasks(tasks)[0]
+    with db.get_session() as session:
+        lifecycle.cancel(session=session, project_id=project, task_id=first.id, reason="not needed")
+        with pytest.raises(IllegalTransition):
+            lifecycle.cancel(session=session, project_id=project, task_id=first.id)
+    now_ready = {t.code for t in workflow.ready_tasks(plan_tasks(db))}
+    assert any(first.code in workflow.dependency_codes(t) for t in tasks if t.code in now_ready)
+
+
+def test_tasks_of_a_superseded_plan_cannot_be_worked_on(db, project):
+    old_task = workflow.ready_tasks(plan_tasks(db))[0]
+    with db.get_session() as session:
+        plans.revise(session=session, project_id=project, version=1, feedback=plans.Feedback(text="again", edits=[]))
+        plans.accept(session=session, project_id=project, version=2)
+        with pytest.raises(Conflict, match="not to the accepted plan"):
+            lifecycle.start(session=session, project_id=project, task_id=old_task.id)
