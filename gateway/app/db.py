@@ -219,7 +219,7 @@ class EventDB(SQLModel, table=True):
     data: str = Field(description="JSON payload")
     actor: str | None = Field(default=None, description="Who caused it: user, ai, agent:<id>, system")
     correlation_id: str | None = Field(default=None, description="The request that caused it")
-    created_at: datetime = Field(default_factory=utc_now, sa_column_kwargs=_server_default(func.now()))
+    created_at: datetime = Field(default_factory=utc_now, index=True, sa_column_kwargs=_server_default(func.now()))
 
     __table_args__ = (Index("uq_events_project_seq", "project_id", "seq", unique=True),)
 
