@@ -224,6 +224,24 @@ class EventDB(SQLModel, table=True):
     __table_args__ = (Index("uq_events_project_seq", "project_id", "seq", unique=True),)
 
 
+# --- 004: idempotent requests ------------------------------------------------------------------------
+
+
+class IdempotencyKeyDB(SQLModel, table=True):
+    """The first response to a request sent with an Idempotency-Key, replayed to its repeats."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: str = Field(primary_key=True, description="The client's Idempotency-Key")
+    method: str = Field(description="HTTP method of the first request")
+    path: str = Field(description="Path of the first request")
+    fingerprint: str = Field(description="SHA-256 of the first request's body")
+    status_code: int | None = Field(default=None, description="NULL while the first request is in flight")
+    response_headers: str | None = Field(default=None, description="JSON of the headers worth replaying")
+    response_body: bytes | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utc_now, index=True, sa_column_kwargs=_server_default(func.now()))
+
+
 # --- Engine and DatabaseManager ----------------------------------------------------------------------
 
 _VERSION_ATTEMPTS = 5

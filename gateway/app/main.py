@@ -10,6 +10,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from gateway import __version__
 from gateway.app.api import artifacts, catalogue, contexts, events, plans, projects, system, tasks
+from gateway.app.api.idempotency import IdempotencyMiddleware
 from gateway.app.api.middleware import AccessLogMiddleware, BodySizeLimitMiddleware
 from gateway.app.api.problems import install_problem_handlers
 from gateway.app.config import Settings, get_settings
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
     # Starlette runs the middleware added last outermost: the request id must exist before anything logs.
     # Uploads stream into the blob store, which enforces the file limit itself; the multipart framing adds a little.
     upload_limit = settings.max_upload_bytes + 1024 * 1024
+    app.add_middleware(IdempotencyMiddleware, db=database)  # inside the size limit: it buffers keyed bodies
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,
