@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
@@ -67,6 +68,8 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # A mounted sub-app's lifespan never runs: the MCP session manager runs inside ours.
+        # Leftovers of uploads a crash interrupted (an hour old: nothing still writes them).
+        await anyio.to_thread.run_sync(lambda: store.sweep_temp(older_than_seconds=3600))
         async with streams.serving(hub, settings=settings), agent_sessions.run():
             yield
         if owns_db:
@@ -104,8 +107,8 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,
-        # An agent's base64 artifact travels inside an MCP message: a third larger than the file.
-        overrides={"/artifacts/files": upload_limit, "/mcp": upload_limit * 4 // 3},
+        # An agent's inline artifact (up to 10 MB, base64: a third larger) travels inside one MCP message.
+        overrides={"/artifacts/files": upload_limit, "/mcp": 16 * 1024 * 1024},
     )
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID", validator=valid_request_id)

@@ -257,12 +257,18 @@ class BlobStore:
             writer.discard()
             raise
 
-    def ingest_file(self, source: Path, *, max_bytes: int) -> Blob:
-        """Copy a file in (e.g. one from a project's workspace), streaming; the source is left as it is."""
+    def ingest_file(self, source: Path, *, max_bytes: int, within: Path | None = None) -> Blob:
+        """Copy a file in (e.g. one from a project's workspace), streaming; the source is left as it is.
+
+        With `within`, the file actually opened must lie under that directory: O_NOFOLLOW guards only the last
+        path component, so a directory swapped for a symlink between the checks and the open is caught here.
+        """
         # O_NONBLOCK keeps a FIFO from blocking the open; O_NOFOLLOW refuses a symlink swapped in after checks.
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
         fd = os.open(source, flags)
         try:
+            if within is not None:
+                _check_opened_within(fd, within, source)
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
                 raise InvalidInput(f"{source.name!r} is not a regular file.")
@@ -286,6 +292,16 @@ class BlobStore:
 
 
 # --- paths and names clients send ---------------------------------------------------------------------
+
+
+def _check_opened_within(fd: int, root: Path, source: Path) -> None:
+    """Refuse an open file whose real path (as the kernel reports it) is outside `root`."""
+    link = Path(f"/proc/self/fd/{fd}")
+    if not link.exists():  # pragma: no cover - no procfs (not Linux): the path checks before the open stand
+        return
+    opened = Path(os.readlink(link))
+    if not opened.is_relative_to(root.resolve()):
+        raise _path_error(f"{source.name!r} is not inside the workspace.", "path_escapes_root", ("body", "path"))
 
 
 def _path_error(message: str, kind: str, loc: tuple[str, ...]) -> InvalidInput:

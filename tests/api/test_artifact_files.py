@@ -220,3 +220,44 @@ def test_an_interrupted_upload_leaves_no_row_and_no_file(live_server, settings, 
     assert blobs(settings) == []
     with db.read_session() as session:
         assert session.exec(select(ArtifactDB)).all() == []
+
+
+def test_a_stored_files_category_cannot_be_relabelled(client, project):
+    artifact = upload(client, "notes.md", b"# notes\n").json()
+    relabel = client.patch(f"/api/v1/projects/p/artifacts/{artifact['id']}", json={"category": "screenshot"})
+    assert relabel.status_code == 409
+    assert (
+        client.patch(f"/api/v1/projects/p/artifacts/{artifact['id']}", json={"mime_type": "text/html"}).status_code
+        == 409
+    )
+    assert client.patch(f"/api/v1/projects/p/artifacts/{artifact['id']}", json={"name": "readme.md"}).status_code == 200
+    assert client.get(f"/api/v1/projects/p/artifacts/{artifact['id']}").json()["category"] == "document"
+
+
+def test_revalidating_a_file_that_went_missing_is_a_409(client, project, settings):
+    artifact = upload(client, "a.md", b"# a\n").json()
+    path = blobs(settings)[0]
+    path.chmod(0o644)
+    path.unlink()
+    assert client.post(f"/api/v1/projects/p/artifacts/{artifact['id']}/validate").status_code == 409
+
+
+def test_a_multipart_body_cut_before_its_closing_boundary_is_refused(client, project, settings):
+    body = b'--B\r\nContent-Disposition: form-data; name="file"; filename="a.md"\r\n\r\n# cut short'
+    response = client.post(
+        "/api/v1/projects/p/artifacts/files", content=body, headers={"content-type": "multipart/form-data; boundary=B"}
+    )
+    assert response.status_code == 422
+    assert "closing boundary" in response.json()["detail"]
+    assert client.get("/api/v1/projects/p/artifacts").json()["items"] == []
+
+
+def test_deleting_a_project_removes_its_files_but_not_shared_ones(client, project, settings):
+    mine = samples.png(50, 50)
+    shared = samples.png(60, 60)
+    upload(client, "mine.png", mine)
+    upload(client, "shared.png", shared)
+    client.post("/api/v1/projects/other/artifacts/files", files={"file": ("same.png", shared)})
+    assert len(blobs(settings)) == 2
+    assert client.delete("/api/v1/projects/p").status_code == 204
+    assert [path.name for path in blobs(settings)] == [hashlib.sha256(shared).hexdigest()]

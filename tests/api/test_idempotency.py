@@ -32,7 +32,9 @@ def test_a_key_reused_for_another_request_is_refused(client):
     other_path = client.post("/api/v1/projects/one/plans", headers=headers)
     assert other_path.status_code == 422
     assert client.get("/api/v1/projects").json()["items"][0]["id"] == "one"
-    assert client.post("/api/v1/projects", json={"name": "x"}, headers={"Idempotency-Key": "bad key"}).status_code == 422
+    assert (
+        client.post("/api/v1/projects", json={"name": "x"}, headers={"Idempotency-Key": "bad key"}).status_code == 422
+    )
 
 
 def test_refusals_are_replayed_too_and_transitions_are_safe_to_repeat(client, db):

@@ -251,3 +251,19 @@ def test_replanning_carries_progress_by_code(client, project, db):
     assert context["progress"]["plan"]["version"] == 2
     assert [d["code"] for d in context["progress"]["done"]] == [first["code"]]
     assert context["decisions"][-1]["replaces"]["version"] == 1
+
+
+def test_replanning_carries_artifacts_of_a_task_not_started_yet(client, project):
+    plan = propose(client)
+    client.post("/api/v1/projects/sc/plans/1/accept")
+    first = plan["tasks"][0]
+    uploaded = client.post(
+        "/api/v1/projects/sc/artifacts/files",
+        params={"task_id": first["id"]},
+        files={"file": ("draft.md", b"# draft\n")},
+    ).json()
+    client.post("/api/v1/projects/sc/plans/1/revisions", json={"text": "again", "edits": []})
+    accepted = client.post("/api/v1/projects/sc/plans/2/accept").json()
+    carried = next(t for t in accepted["tasks"] if t["code"] == first["code"])
+    assert carried["status"] == "pending"
+    assert client.get(f"/api/v1/projects/sc/artifacts/{uploaded['id']}").json()["task_id"] == carried["id"]

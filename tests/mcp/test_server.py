@@ -245,3 +245,22 @@ async def test_the_http_endpoint_refuses_foreign_hosts(project, live_server):
             content=b'{"jsonrpc":"2.0","id":1,"method":"ping"}',
         )
     assert response.status_code == 421
+
+
+async def test_paths_and_odd_task_refs_are_refused_by_the_service(server, project):
+    async with Client(server) as agent:
+        escape = await agent.call_tool(
+            "submit_artifact",
+            {
+                "project_id": "crates",
+                "agent_id": "a1",
+                "name": "x.md",
+                "content": "# x",
+                "path": "/etc/../../root/.ssh/keys",
+            },
+        )
+        assert escape.is_error
+        assert "validation-error" in escape.content[0].text
+        odd = await agent.call_tool("get_task", {"project_id": "crates", "task": "²"})
+        assert odd.is_error
+        assert "not-found" in odd.content[0].text

@@ -275,3 +275,50 @@ def test_tasks_of_a_superseded_plan_cannot_be_worked_on(db, project):
         plans.accept(session=session, project_id=project, version=2)
         with pytest.raises(Conflict, match="not to the accepted plan"):
             lifecycle.start(session=session, project_id=project, task_id=old_task.id)
+
+
+def test_checks_after_the_lock_see_what_other_writers_committed(db, project):
+    """A session that read a task before another agent claimed it must not claim it too."""
+    task = workflow.ready_tasks(plan_tasks(db))[0]
+    with db.get_session() as late:
+        seen = late.get(TaskDB, task.id)  # read (and cached) before the other agent's claim
+        assert seen.claimed_by is None
+        late.commit()  # the row stays in the session's identity map (expire_on_commit=False)
+        with db.get_session() as first:
+            lifecycle.claim(session=first, project_id=project, task_id=task.id, agent_id="first")
+        with pytest.raises(Conflict, match="claimed by first"):
+            lifecycle.claim(session=late, project_id=project, task_id=task.id, agent_id="late")
+    with db.read_session() as session:
+        assert session.get(TaskDB, task.id).claimed_by == "first"
+
+
+def test_claim_and_start_are_one_transaction_and_move_the_current_task(db, project):
+    tasks = plan_tasks(db)
+    first = workflow.ready_tasks(tasks)[0]
+    with db.get_session() as session:
+        assert session.get(ProjectDB, project).current_task_id == first.id
+        claimed = lifecycle.claim(session=session, project_id=project, task_id=first.id, agent_id="a1", start=True)
+        assert claimed.status == "in_progress"
+        current = session.get(ProjectDB, project).current_task_id
+    assert current != first.id  # the current task is one nobody holds
+    with db.read_session() as session:
+        assert contexts.get_active(session=session, project_id=project, task_id=first.id).version == 1
+
+
+def test_long_summaries_never_make_completion_impossible(db, project):
+    """The gateway's own context updates stay small: a plan finishes whatever agents write."""
+    long_summary = "x" * 20_000
+    while ready := workflow.ready_tasks(plan_tasks(db)):
+        task = ready[0]
+        with db.get_session() as session:
+            lifecycle.start(session=session, project_id=project, task_id=task.id, agent_id="a1")
+        hand_in(db, task)
+        with db.get_session() as session:
+            lifecycle.complete(
+                session=session, project_id=project, task_id=task.id, summary=long_summary, agent_id="a1"
+            )
+    with db.read_session() as session:
+        assert session.get(ProjectDB, project).status == "completed"
+        progress = contexts.content_of(contexts.get_active(session=session, project_id=project))["progress"]
+    assert progress["done_count"] == len(plan_tasks(db)) == len(progress["done_codes"])
+    assert all(len(item["summary"]) <= contexts.SUMMARY_CHARS for item in progress["done"])

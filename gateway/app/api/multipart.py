@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import Request
 from python_multipart import MultipartParser
-from python_multipart.multipart import parse_options_header
+from python_multipart.multipart import MultipartState, parse_options_header
 
 from gateway.app.errors import InvalidInput
 
@@ -81,6 +81,8 @@ class MultipartFile:
             while pending:
                 yield pending.pop(0)
         parser.finalize()
+        if parser.state != MultipartState.END:
+            raise _error("The multipart body ended before its closing boundary: the upload was cut short.")
         while pending:
             yield pending.pop(0)
         if state["files"] == 0:

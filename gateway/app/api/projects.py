@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from gateway.app.api.deps import DEFAULT_LIMIT, Cursor, Limit, ReadSessionDep, SessionDep
+from gateway.app.api.deps import DEFAULT_LIMIT, Cursor, Limit, ReadSessionDep, SessionDep, StoreDep
 from gateway.app.api.problems import problems
 from gateway.app.api.routing import DocumentedRoute
 from gateway.app.schemas.projects import ProjectCreate, ProjectPage, ProjectRead, ProjectStatus, ProjectUpdate
@@ -55,6 +55,6 @@ def update_project(project_id: ProjectId, data: ProjectUpdate, session: SessionD
 
 
 @router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(404))
-def delete_project(project_id: ProjectId, session: SessionDep) -> None:
+def delete_project(project_id: ProjectId, session: SessionDep, store: StoreDep) -> None:
     """Delete a project with its tasks, artifacts, plans and contexts."""
-    projects.delete_(session=session, project_id=project_id)
+    projects.delete_(session=session, project_id=project_id, store=store)

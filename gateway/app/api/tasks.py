@@ -15,12 +15,13 @@ from gateway.app.schemas.tasks import (
     NoteRequest,
     ReleaseRequest,
     StartRequest,
+    TaskBriefing,
     TaskCreate,
     TaskPage,
     TaskRead,
     TaskUpdate,
 )
-from gateway.app.services import lifecycle, tasks
+from gateway.app.services import briefing, lifecycle, tasks
 
 router = APIRouter(prefix="/projects/{project_id}/tasks", tags=["tasks"], route_class=DocumentedRoute)
 TaskId = Annotated[int, Path(description="The task's id", ge=1)]
@@ -54,6 +55,13 @@ def list_tasks(
 def get_task(project_id: ProjectId, task_id: TaskId, session: ReadSessionDep) -> TaskRead:
     """Get one of a project's tasks."""
     return TaskRead.model_validate(tasks.get(session=session, project_id=project_id, task_id=task_id))
+
+
+@router.get("/{task_id}/briefing", response_model=TaskBriefing, responses=problems(404))
+def get_task_briefing(project_id: ProjectId, task_id: TaskId, session: ReadSessionDep) -> TaskBriefing:
+    """Get everything needed to do a task: its dependencies' results, its context, the suggested MCP tools."""
+    task = tasks.get(session=session, project_id=project_id, task_id=task_id)
+    return TaskBriefing(**briefing.briefing(session, project_id=project_id, task=task))
 
 
 @router.patch("/{task_id}", response_model=TaskRead, responses=problems(404, 409, 413, 422))

@@ -45,6 +45,8 @@ ProjectId = Annotated[str, Field(description="Project id", max_length=64)]
 AgentId = Annotated[str, Field(description="Your stable agent name", pattern=r"^[A-Za-z0-9._:@-]{1,64}$")]
 TaskRef = Annotated[str, Field(description="Task code (T-004) or id", max_length=32)]
 EDITS = TypeAdapter(list[Edit])
+# Inline content travels in one JSON message held in memory: large files go through workspace_path instead.
+INLINE_CHARS = 10_000_000
 READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False)
 WRITE = ToolAnnotations(readOnlyHint=False, destructiveHint=False)
 
@@ -158,27 +160,23 @@ def build_server(  # noqa: PLR0915 - one closure per tool keeps each next to its
             with db.get_session() as session:
                 if task is None:
                     claimed = lifecycle.claim_next(
-                        session=session, project_id=project_id, agent_id=agent_id, lease_seconds=lease_seconds
+                        session=session,
+                        project_id=project_id,
+                        agent_id=agent_id,
+                        lease_seconds=lease_seconds,
+                        start=start,
                     )
                     if claimed is None:
                         status = briefing.progress(session, projects.get(session=session, project_id=project_id))
                         return _json({"claimed": None, "reason": "no task is ready", "project": status})
                 else:
-                    ref = briefing.resolve_task(session, project_id=project_id, ref=task)
                     claimed = lifecycle.claim(
                         session=session,
                         project_id=project_id,
-                        task_id=ref.id,  # type: ignore[arg-type]
+                        task_id=briefing.resolve_task(session, project_id=project_id, ref=task).id,  # type: ignore[arg-type]
                         agent_id=agent_id,
                         lease_seconds=lease_seconds,
-                    )
-                if start and claimed.status == "pending":
-                    lifecycle.start(
-                        session=session,
-                        project_id=project_id,
-                        task_id=claimed.id,  # type: ignore[arg-type]
-                        agent_id=agent_id,
-                        lease_seconds=lease_seconds,
+                        start=start,
                     )
                 task_id = claimed.id
             return _json(_briefing(project_id, task_id))  # type: ignore[arg-type]
@@ -232,8 +230,10 @@ def build_server(  # noqa: PLR0915 - one closure per tool keeps each next to its
         agent_id: AgentId,
         name: Annotated[str, Field(min_length=1, max_length=255, description="File name, e.g. player.gd")],
         task: TaskRef | None = None,
-        content: Annotated[str | None, Field(description="Text content")] = None,
-        content_base64: Annotated[str | None, Field(description="Binary content, base64")] = None,
+        content: Annotated[str | None, Field(max_length=INLINE_CHARS, description="Text content")] = None,
+        content_base64: Annotated[
+            str | None, Field(max_length=INLINE_CHARS * 4 // 3 + 4, description="Binary content, base64")
+        ] = None,
         workspace_path: Annotated[str | None, Field(description="Or: a path in the project workspace")] = None,
         path: Annotated[str | None, Field(description="Where it belongs in the project")] = None,
         category: Annotated[

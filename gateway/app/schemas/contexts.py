@@ -58,7 +58,9 @@ class Progress(_Open):
 
     plan: dict[str, Any] | None = Field(default=None, description="The accepted plan: id, version, summary")
     total: int = 0
-    done: list[ProgressItem] = Field(default_factory=list)
+    done_count: int = 0
+    done_codes: list[str | None] = Field(default_factory=list, description="Every finished task, in order")
+    done: list[ProgressItem] = Field(default_factory=list, description="The latest finished tasks, in detail")
     in_progress: list[ProgressItem] = Field(default_factory=list)
     next: list[ProgressItem] = Field(default_factory=list)
 

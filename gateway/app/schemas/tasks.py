@@ -4,7 +4,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gateway.app.schemas.common import InputModel, OutputModel, not_null
 
@@ -173,3 +173,33 @@ class NoteRequest(InputModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "The jump feels floaty again."}]})
 
     reason: Reason | None = None
+
+
+class TaskBriefing(BaseModel):
+    """Everything needed to do a task: the task, its dependencies' results, its context and suggested tools."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "task": {
+                        "code": "T-005",
+                        "title": "Player controller",
+                        "status": "in_progress",
+                        "deliverables": [],
+                    },
+                    "dependencies": [{"code": "T-002", "title": "Movement metrics", "status": "done", "summary": "…"}],
+                    "tools": [{"name": "godot", "title": "Godot MCP", "tools": [{"name": "run_project"}]}],
+                    "context": {"task": None, "global": {"game": {"engine": "godot"}}, "decisions": []},
+                    "project": {"id": "star-courier", "name": "Star Courier", "status": "active"},
+                }
+            ]
+        },
+    )
+
+    task: dict[str, Any]
+    dependencies: list[dict[str, Any]]
+    tools: list[dict[str, Any]]
+    context: dict[str, Any]
+    project: dict[str, Any]

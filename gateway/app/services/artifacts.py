@@ -8,19 +8,21 @@ from pathlib import Path
 
 import anyio
 import anyio.to_thread
-from sqlmodel import Session, select
+from sqlmodel import Session, select, text
 
 from gateway.app import events
 from gateway.app.db import ArtifactDB, DatabaseManager, utc_now
 from gateway.app.errors import Conflict, InvalidInput, NotFound
 from gateway.app.logging import get_logger
-from gateway.app.schemas.artifacts import ArtifactCreate, ArtifactUpdate
+from gateway.app.schemas.artifacts import ArtifactCreate, ArtifactUpdate, check_relative_path
 from gateway.app.services import projects, tasks
 from gateway.app.services.common import Page, page_by_id
 from gateway.app.storage import Blob, BlobStore, resolve_in_workspace, safe_filename
 from gateway.app.validation import DEFAULT_LIMITS, Limits, ValidationReport, validate
 
 log = get_logger(__name__)
+
+MAX_PATH_CHARS = 1024
 
 
 def get(*, session: Session, project_id: str, artifact_id: int) -> ArtifactDB:
@@ -89,6 +91,15 @@ def update(*, session: Session, project_id: str, artifact_id: int, data: Artifac
     """Change an artifact's name, content type or category."""
     artifact = get(session=session, project_id=project_id, artifact_id=artifact_id)
     changes = data.model_dump(exclude_unset=True)
+    judged = sorted(f for f in ("category", "mime_type") if f in changes and changes[f] != getattr(artifact, f))
+    if judged and artifact.sha256 is not None:
+        # What a stored file is was established by its validation; relabelling it could satisfy a deliverable
+        # with the wrong kind of file.
+        raise Conflict(
+            "The category and content type of a stored file come from its validation; hand it in again "
+            "with the category it should have.",
+            fields=judged,
+        )
     for field, value in changes.items():
         setattr(artifact, field, value)
     if changes:
@@ -115,10 +126,7 @@ def delete_(*, session: Session, project_id: str, artifact_id: int, store: BlobS
     )
     session.commit()
     if store is not None and sha256 is not None:
-        shared = session.exec(select(ArtifactDB.id).where(ArtifactDB.sha256 == sha256).limit(1)).first()
-        if shared is None:
-            store.delete(sha256)
-        session.rollback()  # end the read transaction
+        forget_blob(session, store, sha256)
     log.info("artifact deleted", project_id=project_id, artifact_id=artifact_id)
 
 
@@ -140,7 +148,17 @@ class FileTarget:
 
 
 def check_target(*, session: Session, target: FileTarget) -> None:
-    """Refuse a file for an unknown project or another project's task before any byte is stored."""
+    """Refuse a file for an unknown project, another project's task or a path outside the project, up front."""
+    if target.path is not None:
+        try:
+            if len(target.path) > MAX_PATH_CHARS:
+                raise ValueError(f"at most {MAX_PATH_CHARS} characters")
+            check_relative_path(target.path)
+        except ValueError as exc:
+            raise InvalidInput(
+                f"Invalid path {target.path[:80]!r}: {exc}.",
+                errors=[{"loc": ["body", "path"], "msg": str(exc), "type": "path_invalid"}],
+            ) from None
     projects.get(session=session, project_id=target.project_id)
     _check_task(session, target.project_id, target.task_id)
 
@@ -165,11 +183,22 @@ def _record_validation(session: Session, artifact: ArtifactDB, report: Validatio
 
 
 def _insert(
-    db: DatabaseManager, *, target: FileTarget, blob: Blob, name: str, report: ValidationReport, source: str, actor: str
+    db: DatabaseManager,
+    store: BlobStore,
+    *,
+    target: FileTarget,
+    blob: Blob,
+    name: str,
+    report: ValidationReport,
+    source: str,
+    actor: str,
 ) -> ArtifactDB:
     with db.get_session() as session:
         projects.lock(session=session, project_id=target.project_id)
         _check_task(session, target.project_id, target.task_id)
+        _lock_blob(session, blob.sha256)
+        if not store.exists(blob.sha256):
+            raise Conflict("The file was removed while it was being handed in; hand it in again.")
         artifact = ArtifactDB(
             project_id=target.project_id,
             task_id=target.task_id,
@@ -213,12 +242,29 @@ def _insert(
     return artifact
 
 
-def forget_blob_if_unreferenced(db: DatabaseManager, store: BlobStore, sha256: str) -> None:
-    """Delete a stored blob that no artifact row points at (after a failed write or a deletion)."""
-    with db.read_session() as session:
-        referenced = session.exec(select(ArtifactDB.id).where(ArtifactDB.sha256 == sha256).limit(1)).first()
+def _lock_blob(session: Session, sha256: str) -> None:
+    """Serialise whatever adds or removes a reference to these bytes, so a file is never deleted under a new row.
+
+    PostgreSQL: a transaction-scoped advisory lock on the digest. SQLite: every write transaction already holds
+    the database's write lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:sha, 0))").bindparams(sha=sha256))  # type: ignore[call-overload]
+
+
+def forget_blob(session: Session, store: BlobStore, sha256: str) -> None:
+    """In a write transaction of its own: delete the blob when no artifact row points at it any more."""
+    _lock_blob(session, sha256)
+    referenced = session.exec(select(ArtifactDB.id).where(ArtifactDB.sha256 == sha256).limit(1)).first()
     if referenced is None:
         store.delete(sha256)
+    session.commit()
+
+
+def forget_blob_if_unreferenced(db: DatabaseManager, store: BlobStore, sha256: str) -> None:
+    """Delete a stored blob that no artifact row points at (after a failed write or a deletion)."""
+    with db.get_session() as session:
+        forget_blob(session, store, sha256)
 
 
 def land(
@@ -235,8 +281,11 @@ def land(
     """Validate a stored blob and record it as an artifact, in one transaction (blocking: run it in a thread)."""
     name = safe_filename(name)
     try:
-        report = validate(blob.path, name=name, category=target.category, limits=limits, sha256=blob.sha256)  # type: ignore[arg-type]
-        return _insert(db, target=target, blob=blob, name=name, report=report, source=source, actor=actor)
+        try:
+            report = validate(blob.path, name=name, category=target.category, limits=limits, sha256=blob.sha256)  # type: ignore[arg-type]
+        except FileNotFoundError:
+            raise Conflict("The file was removed while it was being handed in; hand it in again.") from None
+        return _insert(db, store, target=target, blob=blob, name=name, report=report, source=source, actor=actor)
     except BaseException:
         forget_blob_if_unreferenced(db, store, blob.sha256)
         raise
@@ -300,7 +349,7 @@ def register_workspace_file(
     with db.read_session() as session:
         check_target(session=session, target=target)
     source = resolve_in_workspace(workspace, target.path)
-    blob = store.ingest_file(source, max_bytes=max_bytes)
+    blob = store.ingest_file(source, max_bytes=max_bytes, within=workspace)
     relative = source.relative_to(workspace.resolve()).as_posix()
     return land(
         db,
@@ -326,7 +375,7 @@ def revalidate(
     """Run validation again on a stored artifact (e.g. after the validators improved) and record the result."""
     with db.read_session() as session:
         artifact = get(session=session, project_id=project_id, artifact_id=artifact_id)
-    if artifact.sha256 is None:
+    if artifact.sha256 is None or not store.exists(artifact.sha256):
         raise Conflict(f"Artifact {artifact_id} has no stored content to validate.", artifact_id=artifact_id)
     report = validate(
         store.path_for(artifact.sha256),

@@ -23,7 +23,7 @@ def resolve_task(session: Session, *, project_id: str, ref: str | int) -> TaskDB
     """A task by its code in the accepted plan (`T-004`) or by its id."""
     project = projects.get(session=session, project_id=project_id)
     text = str(ref).strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return tasks.get(session=session, project_id=project_id, task_id=int(text))
     task = None
     if project.active_plan_id is not None:

@@ -24,6 +24,11 @@ from gateway.app.services.common import Page
 log = get_logger(__name__)
 
 NEXT_SHOWN = 5  # how many upcoming tasks the progress section lists
+# The progress section stays small whatever the plan's size (the context is what agents read first): the
+# latest finished tasks in detail, summaries cut short, every finished code listed.
+DONE_SHOWN = 50
+SUMMARY_CHARS = 500
+ARTIFACTS_SHOWN = 10
 
 
 def _scope(task_id: int | None) -> str:
@@ -46,15 +51,15 @@ def _check_key(session: Session, project_id: str, task_id: int | None) -> None:
         tasks.get(session=session, project_id=project_id, task_id=task_id)
 
 
-def validate_content(scope: str, content: Any) -> dict[str, Any]:
-    """The content, if it is an object of the documented shape and within the size limit."""
+def validate_content(scope: str, content: Any, *, limit_size: bool = True) -> dict[str, Any]:
+    """The content, if it is an object of the documented shape (and, for edits, within the size limit)."""
     if not isinstance(content, dict):
         raise InvalidInput(
             "A context is a JSON object.",
             errors=[{"loc": ["body"], "msg": f"expected an object, got {type(content).__name__}", "type": "type"}],
         )
     size = len(json.dumps(content, ensure_ascii=False).encode())
-    if size > MAX_CONTEXT_BYTES:
+    if limit_size and size > MAX_CONTEXT_BYTES:
         raise PayloadTooLarge(f"A context may hold {MAX_CONTEXT_BYTES} bytes of JSON; this one has {size}.")
     try:
         CONTENT_MODELS[scope].model_validate(content)
@@ -82,9 +87,14 @@ def append(
     created_by: str,
     actor: str,
     summary: str | None = None,
+    limit_size: bool = True,
 ) -> ContextDB:
-    """Add the next version of a key and make it the only active one, inside the caller's transaction."""
-    content = validate_content(_scope(task_id), content)
+    """Add the next version of a key and make it the only active one, inside the caller's transaction.
+
+    The size limit guards what people and agents write; the gateway's own updates keep their additions small
+    and must never make a task impossible to complete.
+    """
+    content = validate_content(_scope(task_id), content, limit_size=limit_size)
     previous = _active(session, project.id, task_id)
     latest = session.exec(select(func.max(ContextDB.version)).where(*_key(project.id, task_id))).one() or 0
     if previous is not None:
@@ -328,6 +338,7 @@ def initial(session: Session, *, project: ProjectDB, defaults: dict[str, Any]) -
         created_by="system",
         actor="system",
         summary="Created from the project's brief and game template",
+        limit_size=False,
     )
 
 
@@ -356,18 +367,26 @@ def _artifacts_by_task(session: Session, task_ids: list[int]) -> dict[int, list[
 
 def _progress(session: Session, plan: TaskPlanDB) -> dict[str, Any]:
     plan_tasks = _plan_tasks(session, plan.id)  # type: ignore[arg-type]
-    artifacts = _artifacts_by_task(session, [t.id for t in plan_tasks if t.status == workflow.DONE])  # type: ignore[misc]
+    done = sorted(
+        (t for t in plan_tasks if t.status == workflow.DONE), key=lambda t: (t.completed_at or utc_now(), t.idx)
+    )
+    shown = done[-DONE_SHOWN:]
+    artifacts = _artifacts_by_task(session, [t.id for t in shown])  # type: ignore[misc]
 
     def item(task: TaskDB, **extra: Any) -> dict[str, Any]:
         return {"code": task.code, "title": task.title, **extra}
 
+    def short(text: str | None) -> str | None:
+        return text if text is None or len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+
     return {
         "plan": {"id": plan.id, "version": plan.version, "summary": plan.summary},
         "total": len(plan_tasks),
+        "done_count": len(done),
+        "done_codes": [t.code for t in done],
         "done": [
-            item(t, summary=t.summary, artifacts=artifacts.get(t.id, []))  # type: ignore[arg-type]
-            for t in plan_tasks
-            if t.status == workflow.DONE
+            item(t, summary=short(t.summary), artifacts=artifacts.get(t.id, [])[:ARTIFACTS_SHOWN])  # type: ignore[arg-type]
+            for t in shown
         ],
         "in_progress": [item(t, status=t.status) for t in plan_tasks if t.status in workflow.ACTIVE],
         "next": [item(t) for t in workflow.ready_tasks(plan_tasks)[:NEXT_SHOWN]],  # type: ignore[arg-type]
@@ -420,6 +439,7 @@ def on_plan_accepted(
         created_by="ai",
         actor=actor,
         summary=f"Plan version {plan.version} accepted: {len(codes)} tasks{change_note}{next_note}",
+        limit_size=False,
     )
 
 
@@ -479,6 +499,7 @@ def on_task_started(session: Session, *, project: ProjectDB, task: TaskDB, actor
         actor=actor,
         summary=f"Generated for {task.code or task.title} from the global context"
         f" and {len(dependency_rows)} dependencies",
+        limit_size=False,
     )
 
 
@@ -498,4 +519,5 @@ def on_progress(session: Session, *, project: ProjectDB, summary: str, actor: st
         created_by="ai",
         actor=actor,
         summary=summary,
+        limit_size=False,
     )

@@ -113,6 +113,7 @@ def _begin(session: Session, project_id: str, task_id: int | None = None) -> tup
     project = projects.lock(session=session, project_id=project_id)
     if reap_expired_leases(session, project):
         session.flush()
+        _advance(session, project, "system")
     task = tasks.get(session=session, project_id=project_id, task_id=task_id) if task_id is not None else None
     if task is not None:
         _workable(session, project, task)
@@ -135,9 +136,18 @@ def _advance(session: Session, project: ProjectDB, actor: str) -> None:
 
 
 def claim(
-    *, session: Session, project_id: str, task_id: int, agent_id: str, lease_seconds: int | None = None
+    *,
+    session: Session,
+    project_id: str,
+    task_id: int,
+    agent_id: str,
+    lease_seconds: int | None = None,
+    start: bool = False,
 ) -> TaskDB:
-    """Claim a ready task for an agent (or renew the agent's own claim) until the lease runs out."""
+    """Claim a ready task for an agent (or renew the agent's own claim) until the lease runs out.
+
+    With `start`, the task is also started in the same transaction (claim and start succeed or fail together).
+    """
     lease = _lease(lease_seconds)
     project, task = _begin(session, project_id, task_id)
     assert task is not None
@@ -145,6 +155,8 @@ def claim(
         task.lease_expires_at = utc_now() + lease
         session.add(task)
         _record(session, project, task, "task.claimed", f"agent:{agent_id}", agent_id=agent_id, renewed=True)
+        if start and task.status == workflow.PENDING:
+            _start(session, project, task, agent_id, lease)
         session.commit()
         return task
     if task.status != workflow.PENDING:
@@ -156,6 +168,8 @@ def claim(
             f"Task {task.code} is not ready: it waits on {', '.join(waiting)}.", task_id=task.id, waiting_on=waiting
         )
     _grant(session, project, task, agent_id, lease)
+    if start:
+        _start(session, project, task, agent_id, lease)
     session.commit()
     return task
 
@@ -175,6 +189,7 @@ def _grant(session: Session, project: ProjectDB, task: TaskDB, agent_id: str, le
         lease_expires_at=task.lease_expires_at,
     )
     log.info("task claimed", project_id=project.id, task_id=task.id, agent_id=agent_id)
+    _advance(session, project, f"agent:{agent_id}")
 
 
 def _unmet_dependencies(session: Session, task: TaskDB) -> list[str]:
@@ -189,8 +204,13 @@ def _unmet_dependencies(session: Session, task: TaskDB) -> list[str]:
     return [code for code in codes if statuses.get(code) not in workflow.RESOLVED]
 
 
-def claim_next(*, session: Session, project_id: str, agent_id: str, lease_seconds: int | None = None) -> TaskDB | None:
-    """Claim the ready task of highest priority and lowest idx, atomically; None when nothing is ready."""
+def claim_next(
+    *, session: Session, project_id: str, agent_id: str, lease_seconds: int | None = None, start: bool = False
+) -> TaskDB | None:
+    """Claim the ready task of highest priority and lowest idx, atomically; None when nothing is ready.
+
+    With `start`, the task is also started in the same transaction.
+    """
     lease = _lease(lease_seconds)
     project, _ = _begin(session, project_id)
     candidates = [
@@ -201,6 +221,8 @@ def claim_next(*, session: Session, project_id: str, agent_id: str, lease_second
         return None
     task = candidates[0]
     _grant(session, project, task, agent_id, lease)  # type: ignore[arg-type]
+    if start:
+        _start(session, project, task, agent_id, lease)  # type: ignore[arg-type]
     session.commit()
     return task  # type: ignore[return-value]
 
@@ -235,7 +257,6 @@ def start(
     """Start work on a ready task: in_progress, with its context generated from the global one."""
     project, task = _begin(session, project_id, task_id)
     assert task is not None
-    actor = f"agent:{agent_id}" if agent_id else "user"
     if task.status != workflow.PENDING:
         raise _illegal(task, "start", (workflow.PENDING,))
     _holder_check(task, agent_id, "start")
@@ -244,19 +265,26 @@ def start(
     waiting = _unmet_dependencies(session, task)
     if waiting:
         raise Conflict(f"Task {task.code} waits on {', '.join(waiting)}.", task_id=task.id, waiting_on=waiting)
+    _start(session, project, task, agent_id, _lease(lease_seconds))
+    session.commit()
+    return task
+
+
+def _start(session: Session, project: ProjectDB, task: TaskDB, agent_id: str | None, lease: timedelta) -> None:
+    """In progress from now, with the task's context generated (inside the caller's transaction)."""
+    actor = f"agent:{agent_id}" if agent_id else "user"
     if agent_id is not None:
         task.claimed_by = agent_id
-        task.lease_expires_at = utc_now() + _lease(lease_seconds)
+        task.lease_expires_at = utc_now() + lease
     task.status = workflow.IN_PROGRESS
     task.started_at = utc_now()
     task.updated_at = task.started_at
     session.add(task)
     _record(session, project, task, "task.started", actor, agent_id=agent_id)
     session.flush()
+    _advance(session, project, actor)
     contexts.on_task_started(session, project=project, task=task, actor=actor)
-    session.commit()
-    log.info("task started", project_id=project_id, task_id=task_id, agent_id=agent_id)
-    return task
+    log.info("task started", project_id=project.id, task_id=task.id, agent_id=agent_id)
 
 
 def block(*, session: Session, project_id: str, task_id: int, reason: str, agent_id: str | None = None) -> TaskDB:

@@ -371,36 +371,43 @@ def edit(
 
 
 def _carry_progress(session: Session, old_tasks: list[TaskDB], new_tasks: list[TaskDB], *, project: ProjectDB) -> None:
-    """Give each task of the new version the progress, artifacts and context of the same code in the old one."""
+    """Give each task of the new version what the same code had in the old one: artifacts, context, progress.
+
+    Artifacts and the task's context always follow the code (an agent's uploads are never stranded on a
+    superseded task); status, timestamps, summary and claim follow when the task had moved at all.
+    """
     old_by_code = {task.code: task for task in old_tasks}
-    for task in new_tasks:
-        before = old_by_code.get(task.code)
-        if before is None or (before.status == workflow.PENDING and before.claimed_by is None):
-            continue
-        for name in CARRIED:
-            setattr(task, name, getattr(before, name))
-        session.add(task)
-        for artifact in session.exec(select(ArtifactDB).where(ArtifactDB.task_id == before.id)).all():
-            artifact.task_id = task.id
-            session.add(artifact)
-        old_context = session.exec(
-            select(ContextDB).where(
-                ContextDB.project_id == project.id,
-                ContextDB.task_id == before.id,
-                col(ContextDB.is_active) == true(),
-            )
-        ).first()
-        if old_context is not None:
-            contexts.append(
-                session,
-                project=project,
-                task_id=task.id,
-                content=contexts.content_of(old_context),
-                source="ai-generate",
-                created_by="ai",
-                actor="system",
-                summary=f"Carried over from task {before.id} of the previous accepted plan",
-            )
+    pairs = {old_by_code[task.code].id: task for task in new_tasks if task.code in old_by_code}
+    if not pairs:
+        return
+    for task_id, task in pairs.items():
+        before = session.get(TaskDB, task_id)
+        if before is not None and (before.status != workflow.PENDING or before.claimed_by is not None):
+            for name in CARRIED:
+                setattr(task, name, getattr(before, name))
+            session.add(task)
+    for artifact in session.exec(select(ArtifactDB).where(col(ArtifactDB.task_id).in_(pairs))).all():
+        artifact.task_id = pairs[artifact.task_id].id  # type: ignore[index]
+        session.add(artifact)
+    old_contexts = session.exec(
+        select(ContextDB).where(
+            ContextDB.project_id == project.id,
+            col(ContextDB.task_id).in_(pairs),
+            col(ContextDB.is_active) == true(),
+        )
+    ).all()
+    for old_context in old_contexts:
+        contexts.append(
+            session,
+            project=project,
+            task_id=pairs[old_context.task_id].id,  # type: ignore[index]
+            content=contexts.content_of(old_context),
+            source="ai-generate",
+            created_by="ai",
+            actor="system",
+            summary=f"Carried over from task {old_context.task_id} of the previous accepted plan",
+            limit_size=False,
+        )
 
 
 def accept(*, session: Session, project_id: str, version: int, actor: str = "user") -> TaskPlanDB:

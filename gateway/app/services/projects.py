@@ -16,6 +16,7 @@ from gateway.app.schemas.common import decode_cursor, encode_cursor
 from gateway.app.schemas.projects import ProjectCreate, ProjectUpdate
 from gateway.app.services import contexts
 from gateway.app.services.common import Page, creation_key, require
+from gateway.app.storage import BlobStore
 
 log = get_logger(__name__)
 
@@ -49,6 +50,9 @@ def lock(*, session: Session, project_id: str) -> ProjectDB:
     On PostgreSQL this is a row lock (SELECT … FOR UPDATE); on SQLite every write transaction already holds
     the database's write lock (BEGIN IMMEDIATE).
     """
+    # Rows this session read before the lock may be stale by now: every check after the lock must see the
+    # database as the lock leaves it, so forget them (they reload on their next use).
+    session.expire_all()
     project = session.exec(select(ProjectDB).where(ProjectDB.id == project_id).with_for_update()).first()
     if project is None:
         return get(session=session, project_id=project_id)  # raises NotFound
@@ -72,8 +76,8 @@ def set_status(session: Session, project: ProjectDB, status: str, *, actor: str)
 
 
 def set_current_task(session: Session, *, project: ProjectDB, plan_tasks: list[TaskDB], actor: str) -> None:
-    """Point the project at its first ready task (lowest idx), or at nothing when none is ready."""
-    ready = workflow.ready_tasks(sorted(plan_tasks, key=lambda task: task.idx))
+    """Point the project at its first ready task (lowest idx) that no agent holds, or at nothing."""
+    ready = [t for t in workflow.ready_tasks(sorted(plan_tasks, key=lambda task: task.idx)) if t.claimed_by is None]
     current = ready[0] if ready else None
     current_id = current.id if current else None  # type: ignore[attr-defined]
     if current_id == project.current_task_id:
@@ -168,9 +172,16 @@ def update(*, session: Session, project_id: str, data: ProjectUpdate) -> Project
     return project
 
 
-def delete_(*, session: Session, project_id: str) -> None:
-    """Delete a project and everything that belongs to it."""
+def delete_(*, session: Session, project_id: str, store: BlobStore | None = None) -> None:
+    """Delete a project and everything that belongs to it (its stored files too, unless shared)."""
+    from gateway.app.services import artifacts  # artifacts builds on projects
+
     project = get(session=session, project_id=project_id)
+    blobs = set(
+        session.exec(
+            select(ArtifactDB.sha256).where(ArtifactDB.project_id == project_id, col(ArtifactDB.sha256).is_not(None))
+        ).all()
+    )
     # Recorded first (it locks the project row); the outbox inserts it at the commit, after the delete below,
     # so the project's subscribers get a last event and its stream stays readable until retention drops it.
     events.record(session, project_id=project_id, type="project.deleted", data={"name": project.name}, actor="user")
@@ -178,4 +189,7 @@ def delete_(*, session: Session, project_id: str) -> None:
         session.exec(delete(table).where(table.project_id == project_id))  # type: ignore[call-overload]
     session.delete(project)
     session.commit()
-    log.info("project deleted", project_id=project_id)
+    if store is not None:
+        for sha256 in blobs:
+            artifacts.forget_blob(session, store, sha256)  # type: ignore[arg-type]
+    log.info("project deleted", project_id=project_id, files=len(blobs))
