@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Optional
 
-from sqlalchemy import Index, event, false, func, text, true
+from sqlalchemy import Index, event, false, func, literal_column, text, true
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
@@ -291,10 +291,13 @@ def _ensure_sqlite_directory(url: URL) -> None:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _key_filters(project_id: str, scope: str, task_id: int | None) -> list[Any]:
-    """WHERE clauses for one context key (project, scope, task); a NULL task id is matched with IS NULL."""
-    task_clause = ContextDB.task_id.is_(None) if task_id is None else ContextDB.task_id == task_id  # type: ignore[union-attr]
-    return [ContextDB.project_id == project_id, ContextDB.scope == scope, task_clause]
+def key_filters(project_id: str, scope: str, task_id: int | None) -> list[Any]:
+    """WHERE clauses for one context key (project, scope, task), in the form the key's indexes are built on.
+
+    The indexes are on COALESCE(task_id, 0); the 0 must be literal SQL for the planners to use them.
+    """
+    task_key = func.coalesce(ContextDB.task_id, literal_column("0"))
+    return [ContextDB.project_id == project_id, ContextDB.scope == scope, task_key == (task_id or 0)]
 
 
 class DatabaseManager:
@@ -358,7 +361,7 @@ class DatabaseManager:
         """Get the active context for a key: (project, scope) and, for scope=task, the task."""
         with self.read_session() as session:
             active = col(ContextDB.is_active) == true()
-            stmt = select(ContextDB).where(*_key_filters(project_id, scope, task_id), active)
+            stmt = select(ContextDB).where(*key_filters(project_id, scope, task_id), active)
             return session.exec(stmt).first()
 
     def create_context(self, context: ContextDB) -> ContextDB:
@@ -374,7 +377,7 @@ class DatabaseManager:
 
     def _create_context(self, context: ContextDB) -> ContextDB:
         with self.get_session() as session:
-            key = _key_filters(context.project_id, context.scope, context.task_id)
+            key = key_filters(context.project_id, context.scope, context.task_id)
             latest = session.exec(select(func.max(ContextDB.version)).where(*key)).one()
             for old_ctx in session.exec(select(ContextDB).where(*key, col(ContextDB.is_active) == true())):
                 old_ctx.is_active = False

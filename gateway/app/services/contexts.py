@@ -13,7 +13,7 @@ from sqlalchemy import func, true
 from sqlmodel import Session, col, select
 
 from gateway.app import events, jsondoc, workflow
-from gateway.app.db import ArtifactDB, ContextDB, ProjectDB, TaskDB, TaskPlanDB, utc_now
+from gateway.app.db import ArtifactDB, ContextDB, ProjectDB, TaskDB, TaskPlanDB, key_filters, utc_now
 from gateway.app.errors import InvalidInput, NotFound, PayloadTooLarge, PreconditionFailed
 from gateway.app.logging import get_logger
 from gateway.app.schemas.common import decode_cursor, encode_cursor
@@ -36,8 +36,7 @@ def _scope(task_id: int | None) -> str:
 
 
 def _key(project_id: str, task_id: int | None) -> list[Any]:
-    task_clause = col(ContextDB.task_id).is_(None) if task_id is None else ContextDB.task_id == task_id
-    return [ContextDB.project_id == project_id, ContextDB.scope == _scope(task_id), task_clause]
+    return key_filters(project_id, _scope(task_id), task_id)
 
 
 def content_of(row: ContextDB) -> dict[str, Any]:

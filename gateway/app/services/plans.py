@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import func, true
+from sqlalchemy import func, insert, true
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -79,22 +79,27 @@ def to_draft(plan: TaskPlanDB, plan_tasks: list[TaskDB]) -> PlanDraft:
     )
 
 
-def _task_rows(project_id: str, plan_id: int, draft: PlanDraft) -> list[TaskDB]:
+def _task_values(project_id: str, plan_id: int, draft: PlanDraft) -> list[dict[str, Any]]:
+    """One tasks row per drafted task, as values for a single bulk INSERT (no per-row round trip)."""
+    now = utc_now()
     rows = []
     for task in draft.tasks:
         data = task.model_dump(mode="json")
         rows.append(
-            TaskDB(
-                project_id=project_id,
-                plan_id=plan_id,
-                code=task.code,
-                idx=task.idx,
-                title=task.title,
-                description=task.description,
-                discipline=task.discipline,
-                priority=task.priority,
+            {
+                "project_id": project_id,
+                "plan_id": plan_id,
+                "code": task.code,
+                "idx": task.idx,
+                "title": task.title,
+                "description": task.description,
+                "discipline": task.discipline,
+                "priority": task.priority,
+                "status": workflow.PENDING,
+                "created_at": now,
+                "updated_at": now,
                 **{name: json.dumps(data[name], ensure_ascii=False) for name in JSON_FIELDS},
-            )
+            }
         )
     return rows
 
@@ -239,7 +244,7 @@ def _write_version(
     )
     session.add(plan)
     session.flush()
-    session.add_all(_task_rows(project.id, plan.id, draft))  # type: ignore[arg-type]
+    session.execute(insert(TaskDB), _task_values(project.id, plan.id, draft))  # type: ignore[arg-type]
     events.record(
         session,
         project_id=project.id,
@@ -392,6 +397,7 @@ def _carry_progress(session: Session, old_tasks: list[TaskDB], new_tasks: list[T
     old_contexts = session.exec(
         select(ContextDB).where(
             ContextDB.project_id == project.id,
+            ContextDB.scope == "task",
             col(ContextDB.task_id).in_(pairs),
             col(ContextDB.is_active) == true(),
         )
