@@ -5,10 +5,11 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import anyio
 import anyio.to_thread
-from sqlmodel import Session, select, text
+from sqlmodel import Session, col, select, text
 
 from gateway.app import events
 from gateway.app.db import ArtifactDB, DatabaseManager, utc_now
@@ -32,6 +33,25 @@ def get(*, session: Session, project_id: str, artifact_id: int) -> ArtifactDB:
         projects.get(session=session, project_id=project_id)
         raise NotFound(f"No artifact {artifact_id} in project {project_id!r}.", resource="artifact", id=artifact_id)
     return artifact
+
+
+def by_task(session: Session, task_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each task's artifacts, briefly (id, name, path, category, validation status), in hand-in order."""
+    grouped: dict[int, list[dict[str, Any]]] = {}
+    if not task_ids:
+        return grouped
+    rows = session.exec(select(ArtifactDB).where(col(ArtifactDB.task_id).in_(task_ids)).order_by(col(ArtifactDB.id)))
+    for artifact in rows:
+        grouped.setdefault(artifact.task_id, []).append(  # type: ignore[arg-type]
+            {
+                "id": artifact.id,
+                "name": artifact.name,
+                "path": artifact.path,
+                "category": artifact.category,
+                "validation_status": artifact.validation_status,
+            }
+        )
+    return grouped
 
 
 def _check_task(session: Session, project_id: str, task_id: int | None) -> None:

@@ -9,9 +9,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from gateway.app import workflow
-from gateway.app.db import ArtifactDB, ProjectDB, TaskDB
+from gateway.app.db import ProjectDB, TaskDB
 from gateway.app.errors import NotFound
 from gateway.app.planner import load_catalogue
+from gateway.app.services import artifacts as artifact_service
 from gateway.app.services import contexts, plans, projects, tasks
 from gateway.app.services.lifecycle import missing_deliverables
 
@@ -33,24 +34,6 @@ def resolve_task(session: Session, *, project_id: str, ref: str | int) -> TaskDB
     if task is None:
         raise NotFound(f"No task {text!r} in the accepted plan of {project_id!r}.", resource="task", id=text)
     return task
-
-
-def _artifacts(session: Session, task_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    grouped: dict[int, list[dict[str, Any]]] = {}
-    if not task_ids:
-        return grouped
-    rows = session.exec(select(ArtifactDB).where(col(ArtifactDB.task_id).in_(task_ids)).order_by(col(ArtifactDB.id)))
-    for artifact in rows:
-        grouped.setdefault(artifact.task_id, []).append(  # type: ignore[arg-type]
-            {
-                "id": artifact.id,
-                "name": artifact.name,
-                "path": artifact.path,
-                "category": artifact.category,
-                "validation_status": artifact.validation_status,
-            }
-        )
-    return grouped
 
 
 def progress(session: Session, project: ProjectDB) -> dict[str, Any]:
@@ -86,7 +69,7 @@ def briefing(session: Session, *, project_id: str, task: TaskDB) -> dict[str, An
         if depends_on and task.plan_id is not None
         else []
     )
-    artifacts = _artifacts(session, [task.id, *(d.id for d in dependencies)])  # type: ignore[list-item]
+    artifacts = artifact_service.by_task(session, [task.id, *(d.id for d in dependencies)])  # type: ignore[list-item]
     tools = json.loads(task.mcp_tools or "[]")
     try:
         task_context = contexts.get_active(session=session, project_id=project_id, task_id=task.id)

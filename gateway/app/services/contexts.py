@@ -13,11 +13,12 @@ from sqlalchemy import func, true
 from sqlmodel import Session, col, select
 
 from gateway.app import events, jsondoc, workflow
-from gateway.app.db import ArtifactDB, ContextDB, ProjectDB, TaskDB, TaskPlanDB, key_filters, utc_now
+from gateway.app.db import ContextDB, ProjectDB, TaskDB, TaskPlanDB, key_filters, utc_now
 from gateway.app.errors import InvalidInput, NotFound, PayloadTooLarge, PreconditionFailed
 from gateway.app.logging import get_logger
 from gateway.app.schemas.common import decode_cursor, encode_cursor
 from gateway.app.schemas.contexts import CONTENT_MODELS, MAX_CONTEXT_BYTES
+from gateway.app.services import artifacts as artifact_service
 from gateway.app.services import projects, tasks
 from gateway.app.services.common import Page
 
@@ -345,32 +346,13 @@ def _plan_tasks(session: Session, plan_id: int) -> list[TaskDB]:
     return list(session.exec(select(TaskDB).where(TaskDB.plan_id == plan_id).order_by(col(TaskDB.idx))).all())
 
 
-def _artifacts_by_task(session: Session, task_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    if not task_ids:
-        return {}
-    rows = session.exec(
-        select(ArtifactDB).where(col(ArtifactDB.task_id).in_(task_ids)).order_by(col(ArtifactDB.id))
-    ).all()
-    grouped: dict[int, list[dict[str, Any]]] = {}
-    for artifact in rows:
-        grouped.setdefault(artifact.task_id, []).append(  # type: ignore[arg-type]
-            {
-                "id": artifact.id,
-                "name": artifact.name,
-                "category": artifact.category,
-                "validation_status": artifact.validation_status,
-            }
-        )
-    return grouped
-
-
 def _progress(session: Session, plan: TaskPlanDB) -> dict[str, Any]:
     plan_tasks = _plan_tasks(session, plan.id)  # type: ignore[arg-type]
     done = sorted(
         (t for t in plan_tasks if t.status == workflow.DONE), key=lambda t: (t.completed_at or utc_now(), t.idx)
     )
     shown = done[-DONE_SHOWN:]
-    artifacts = _artifacts_by_task(session, [t.id for t in shown])  # type: ignore[misc]
+    artifacts = artifact_service.by_task(session, [t.id for t in shown])  # type: ignore[misc]
 
     def item(task: TaskDB, **extra: Any) -> dict[str, Any]:
         return {"code": task.code, "title": task.title, **extra}
@@ -456,7 +438,7 @@ def on_task_started(session: Session, *, project: ProjectDB, task: TaskDB, actor
         if depends_on and task.plan_id is not None
         else []
     )
-    artifacts = _artifacts_by_task(session, [t.id for t in dependency_rows])  # type: ignore[misc]
+    artifacts = artifact_service.by_task(session, [t.id for t in dependency_rows])  # type: ignore[misc]
     generated = {
         "task": {
             "id": task.id,
