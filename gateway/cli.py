@@ -98,6 +98,9 @@ def mcp() -> None:
     server = build_server(
         db=db, store=BlobStore(settings.artifacts_dir), settings=settings, lifespan=stdio_lifespan(hub, settings)
     )
+    from gateway.app.main import freeze_startup_objects
+
+    freeze_startup_objects()
     try:
         server.run("stdio")
     finally:

@@ -6,6 +6,9 @@ The schema itself is owned by the migrations in gateway/migrations; `init_db()` 
 """
 
 import os
+import sqlite3
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -274,16 +277,69 @@ def make_engine(database_url: str, *, busy_timeout_ms: int = 15_000, echo: bool 
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    writers = FifoLock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # A write transaction takes the write lock up front: a deferred BEGIN that later writes fails with
         # "database is locked" under contention, whatever the busy timeout.
         if connection.get_execution_options().get(READ_ONLY):
             connection.exec_driver_sql("BEGIN")
-        else:
+            return
+        # SQLite's busy handler sleeps and polls, so this process's waiting writers would be served in random
+        # order (seconds of tail latency for some agents); queue them here, in arrival order, instead.
+        if not writers.acquire(timeout=busy_timeout_ms / 1000):
+            raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
+        try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writers.release()
+            raise
+        connection.info[_HOLDS_WRITER] = True
 
+    def _on_end(connection: Any) -> None:
+        if connection.info.pop(_HOLDS_WRITER, False):
+            writers.release()
+
+    event.listen(engine, "commit", _on_end)
+    event.listen(engine, "rollback", _on_end)
     return engine
+
+
+_HOLDS_WRITER = "gateway_holds_writer_lock"
+
+
+class FifoLock:
+    """A lock granted in arrival order."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: deque[threading.Event] = deque()
+        self._held = False
+
+    def acquire(self, *, timeout: float) -> bool:
+        """Wait (up to `timeout` seconds) for the lock; whoever asked first gets it first."""
+        with self._mutex:
+            if not self._held and not self._waiters:
+                self._held = True
+                return True
+            turn = threading.Event()
+            self._waiters.append(turn)
+        if turn.wait(timeout):
+            return True
+        with self._mutex:
+            if turn.is_set():  # handed over just as the wait timed out
+                return True
+            self._waiters.remove(turn)
+            return False
+
+    def release(self) -> None:
+        """Hand the lock to the longest waiter, or free it."""
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().set()
+            else:
+                self._held = False
 
 
 def _ensure_sqlite_directory(url: URL) -> None:

@@ -1,5 +1,6 @@
 """The application factory: one FastAPI app with the REST API, health checks and documentation."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -45,6 +46,16 @@ TAGS = [
 ]
 
 
+def freeze_startup_objects() -> None:
+    """Move what start-up allocated (modules, schemas, templates) out of the garbage collector's sight.
+
+    Otherwise every full collection walks ~200k long-lived objects: 140-220 ms pauses every few dozen
+    requests (bench_tasks showed them as the claim-next p99).
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None, *, db: DatabaseManager | None = None) -> FastAPI:
     """Build the app; `db` lets a caller share a DatabaseManager (the app then leaves it open)."""
     settings = settings or get_settings()
@@ -71,6 +82,7 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
         # Leftovers of uploads a crash interrupted (an hour old: nothing still writes them).
         await anyio.to_thread.run_sync(lambda: store.sweep_temp(older_than_seconds=3600))
         async with streams.serving(hub, settings=settings), agent_sessions.run():
+            freeze_startup_objects()
             yield
         if owns_db:
             database.dispose()

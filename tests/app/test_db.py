@@ -251,3 +251,33 @@ def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path: Path):
         writer.execute("ROLLBACK")
         writer.close()
         manager.dispose()
+
+
+def test_the_writer_queue_serves_in_arrival_order_and_times_out():
+    import threading
+    import time
+
+    from gateway.app.db import FifoLock
+
+    lock = FifoLock()
+    assert lock.acquire(timeout=0.1)
+    order: list[int] = []
+
+    def waiter(n: int) -> None:
+        assert lock.acquire(timeout=5)
+        order.append(n)
+        lock.release()
+
+    threads = []
+    for n in range(5):
+        thread = threading.Thread(target=waiter, args=(n,))
+        thread.start()
+        threads.append(thread)
+        time.sleep(0.02)  # arrive one after another
+    assert not lock.acquire(timeout=0.05)  # held, and the queue is ahead of us
+    lock.release()
+    for thread in threads:
+        thread.join()
+    assert order == [0, 1, 2, 3, 4]
+    assert lock.acquire(timeout=0.1)
+    lock.release()

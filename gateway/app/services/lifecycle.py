@@ -15,7 +15,7 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from gateway.app import events, workflow
 from gateway.app.db import ArtifactDB, ProjectDB, TaskDB, TaskPlanDB, utc_now
@@ -49,10 +49,51 @@ def _lease(seconds: int | None) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def _plan_tasks(session: Session, project: ProjectDB) -> list[TaskDB]:
-    if project.active_plan_id is None:
-        return []
-    return list(session.exec(select(TaskDB).where(TaskDB.plan_id == project.active_plan_id)).all())
+READY_BATCH = 64
+
+
+def first_ready(session: Session, plan_id: int, *, by_priority: bool) -> TaskDB | None:
+    """The first pending, unclaimed task whose dependencies are resolved, without loading the whole plan.
+
+    Candidates come from the (plan_id, status) index in order (idx, or priority then idx), a batch at a time;
+    their dependencies' statuses come in one query per batch.
+    """
+    order = (col(TaskDB.priority).desc(), col(TaskDB.idx)) if by_priority else (col(TaskDB.idx),)
+    offset = 0
+    while True:
+        batch = session.exec(
+            select(TaskDB)
+            .where(TaskDB.plan_id == plan_id, TaskDB.status == workflow.PENDING, col(TaskDB.claimed_by).is_(None))
+            .order_by(*order)
+            .offset(offset)
+            .limit(READY_BATCH)
+        ).all()
+        if not batch:
+            return None
+        codes = {code for task in batch for code in workflow.dependency_codes(task)}
+        statuses = (
+            dict(
+                session.exec(
+                    select(TaskDB.code, TaskDB.status).where(TaskDB.plan_id == plan_id, col(TaskDB.code).in_(codes))
+                ).all()
+            )
+            if codes
+            else {}
+        )
+        for task in batch:
+            if workflow.is_ready(task, statuses):  # type: ignore[arg-type]
+                return task
+        offset += READY_BATCH
+
+
+def _plan_state(session: Session, plan_id: int) -> tuple[int, int]:
+    """How many of the plan's tasks are still open (neither done nor cancelled), and how many are done."""
+    rows = dict(
+        session.exec(select(TaskDB.status, func.count()).where(TaskDB.plan_id == plan_id).group_by(TaskDB.status)).all()
+    )
+    done = rows.get(workflow.DONE, 0)
+    open_ = sum(count for status, count in rows.items() if status not in workflow.RESOLVED)
+    return open_, done
 
 
 def _workable(session: Session, project: ProjectDB, task: TaskDB) -> None:
@@ -122,11 +163,12 @@ def _begin(session: Session, project_id: str, task_id: int | None = None) -> tup
 
 def _advance(session: Session, project: ProjectDB, actor: str) -> None:
     """Move the current task and the project's status after a task changed."""
-    plan_tasks = _plan_tasks(session, project)
-    if not plan_tasks:
+    if project.active_plan_id is None:
         return
-    projects.set_current_task(session, project=project, plan_tasks=plan_tasks, actor=actor)
-    if workflow.all_resolved(plan_tasks):
+    current = first_ready(session, project.active_plan_id, by_priority=False)
+    projects.set_current_task(session, project=project, current=current, actor=actor)
+    open_, done = _plan_state(session, project.active_plan_id)
+    if open_ == 0 and done > 0:
         projects.set_status(session, project, "completed", actor=actor)
     elif project.status == "completed":
         projects.set_status(session, project, "active", actor=actor)
@@ -213,13 +255,10 @@ def claim_next(
     """
     lease = _lease(lease_seconds)
     project, _ = _begin(session, project_id)
-    candidates = [
-        t for t in workflow.ready_tasks(_plan_tasks(session, project), by_priority=True) if t.claimed_by is None
-    ]
-    if not candidates:
+    task = first_ready(session, project.active_plan_id, by_priority=True) if project.active_plan_id else None
+    if task is None:
         session.commit()  # keep the reaping of expired leases
         return None
-    task = candidates[0]
     _grant(session, project, task, agent_id, lease)  # type: ignore[arg-type]
     if start:
         _start(session, project, task, agent_id, lease)  # type: ignore[arg-type]

@@ -459,7 +459,8 @@ def accept(*, session: Session, project_id: str, version: int, actor: str = "use
         },
         actor=actor,
     )
-    projects.set_current_task(session, project=project, plan_tasks=new_tasks, actor=actor)
+    unclaimed = [t for t in workflow.ready_tasks(new_tasks) if t.claimed_by is None]
+    projects.set_current_task(session, project=project, current=unclaimed[0] if unclaimed else None, actor=actor)
     projects.set_status(session, project, "completed" if workflow.all_resolved(new_tasks) else "active", actor=actor)
     session.flush()
     contexts.on_plan_accepted(session, project=project, plan=plan, previous=previous, actor=actor)

@@ -7,7 +7,7 @@ from sqlalchemy import and_, delete, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from gateway.app import events, workflow
+from gateway.app import events
 from gateway.app.db import ArtifactDB, ContextDB, EventDB, ProjectDB, TaskDB, TaskPlanDB, utc_now
 from gateway.app.errors import AlreadyExists
 from gateway.app.logging import get_logger
@@ -75,11 +75,9 @@ def set_status(session: Session, project: ProjectDB, status: str, *, actor: str)
     session.add(project)
 
 
-def set_current_task(session: Session, *, project: ProjectDB, plan_tasks: list[TaskDB], actor: str) -> None:
-    """Point the project at its first ready task (lowest idx) that no agent holds, or at nothing."""
-    ready = [t for t in workflow.ready_tasks(sorted(plan_tasks, key=lambda task: task.idx)) if t.claimed_by is None]
-    current = ready[0] if ready else None
-    current_id = current.id if current else None  # type: ignore[attr-defined]
+def set_current_task(session: Session, *, project: ProjectDB, current: TaskDB | None, actor: str) -> None:
+    """Point the project at a task (its first ready one nobody holds, as the caller found it) or at nothing."""
+    current_id = current.id if current else None
     if current_id == project.current_task_id:
         return
     project.current_task_id = current_id
