@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -31,6 +30,7 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
+from common import machine
 from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,21 +40,6 @@ POSTGRES = os.environ.get("GATEWAY_BENCH_POSTGRES_URL") or os.environ.get(
 REDIS = os.environ.get("GATEWAY_BENCH_REDIS_URL") or os.environ.get(
     "GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"
 )
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    memory = ""
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        kib = int(Path("/proc/meminfo").read_text().split()[1])
-        memory = f", {kib / 1024 / 1024:.0f} GiB"
-    system = f"{platform.system()} {platform.release()}"
-    return f"{cpu}, {os.cpu_count()} cores{memory}; {system}; Python {platform.python_version()}"
 
 
 def free_port() -> int:

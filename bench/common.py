@@ -5,6 +5,7 @@ timing statistics and a growth report.
 """
 
 import contextlib
+import gc
 import math
 import os
 import platform
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 
@@ -54,6 +55,9 @@ def print_header(title: str, db: Any) -> None:
     print(f"machine:  {machine()}")
     print(f"platform: {platform.platform()}; SQLite library {sqlite3.sqlite_version}")
     print(f"database: {describe_database(db)}")
+    with contextlib.suppress(OSError):
+        load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+        print(f"load:     {load} (1, 5, 15 min) when the bench started; other work on the machine adds noise")
 
 
 @contextlib.contextmanager
@@ -82,10 +86,30 @@ def scratch_database(database_url: str | None, *, prefix: str) -> Iterator[str]:
 
 
 def timed(action: Callable[[], Any]) -> float:
-    """Seconds one call takes."""
+    """Seconds one call takes; garbage left by the bench's own setup is collected first, so that a collection
+    of it does not land in the measurement (the call's own collections do)."""
+    gc.collect()
     started = time.perf_counter()
     action()
     return time.perf_counter() - started
+
+
+class QueryCounter:
+    """Counts the statements an engine sends to the database (each before_cursor_execute: a batched
+    executemany counts once, an ORM insert that SQLite runs row by row counts once per row)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._on_execute)
+
+    def _on_execute(self, *_: Any) -> None:
+        self.count += 1
+
+    def measure(self, action: Callable[[], Any]) -> tuple[float, int]:
+        """Seconds one call takes, and the statements it ran."""
+        before = self.count
+        elapsed = timed(action)
+        return elapsed, self.count - before
 
 
 def p90(values: list[float]) -> float:
@@ -99,22 +123,30 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:9.2f}"
 
 
+def _verdict(k: float) -> str:
+    if k < 0.15:
+        return "flat"
+    if k < 0.9:
+        return "sub-linear"
+    if k <= 1.15:
+        return "linear"
+    return "SUPER-LINEAR"
+
+
 def growth(sizes: list[int], medians: list[float]) -> str:
-    """How a cost grows with size: the fitted exponent k (time ~ size^k, least squares on log-log), the ratio
-    per size doubling (2^k) and per 10x (10^k), and a verdict."""
+    """How a cost grows with size, as time ~ size^k: k fitted over all sizes (least squares on log-log) and k of
+    the last step (the largest sizes, where fixed costs no longer hide the growth), with the ratio per size
+    doubling (2^k) and per 10x (10^k) and a verdict (flat, sub-linear, linear, SUPER-LINEAR) for each."""
     xs = [math.log(size) for size in sizes]
     ys = [math.log(max(value, 1e-9)) for value in medians]
     mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
-    k = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum((x - mean_x) ** 2 for x in xs)
-    if k < 0.15:
-        verdict = "flat (does not grow with size)"
-    elif k < 0.9:
-        verdict = "sub-linear"
-    elif k <= 1.15:
-        verdict = "linear"
-    else:
-        verdict = "SUPER-LINEAR"
-    return f"x{2**k:.2f} per doubling, x{10**k:.1f} per 10x (k={k:.2f}): {verdict}"
+    fit = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum((x - mean_x) ** 2 for x in xs)
+    last = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
+    return (
+        f"all sizes k={fit:.2f} (x{2**fit:.2f} per doubling, x{10**fit:.1f} per 10x): {_verdict(fit)}; "
+        f"last step {sizes[-2]}->{sizes[-1]} k={last:.2f} (x{2**last:.2f} per doubling, x{10**last:.1f} per 10x): "
+        f"{_verdict(last)}"
+    )
 
 
 def ratio_row(sizes: list[int], medians: list[float]) -> str:
