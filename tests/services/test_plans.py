@@ -1,0 +1,67 @@
+"""gateway/app/services/plans.py under racing writers, on SQLite and PostgreSQL."""
+
+import threading
+
+from sqlmodel import select
+
+from gateway.app.db import TaskPlanDB
+from gateway.app.planner import GameBrief
+from gateway.app.schemas.projects import ProjectCreate
+from gateway.app.services import plans, projects
+
+
+def test_racing_proposals_get_contiguous_unique_versions_and_one_stays_open(db):
+    brief = GameBrief(title="Race", genre="racing", engine="godot")
+    with db.get_session() as session:
+        projects.create(session=session, data=ProjectCreate(id="race", name="Race", brief=brief))
+    errors: list[Exception] = []
+    start = threading.Barrier(8)
+
+    def propose() -> None:
+        start.wait()
+        try:
+            with db.get_session() as session:
+                plans.propose(session=session, project_id="race")
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=propose) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with db.read_session() as session:
+        versions = session.exec(select(TaskPlanDB).where(TaskPlanDB.project_id == "race")).all()
+    assert sorted(v.version for v in versions) == list(range(1, 9))
+    assert [v.version for v in versions if v.status == "proposed"] == [8]
+
+
+def test_racing_accepts_of_two_proposals_leave_exactly_one_accepted(db):
+    with db.get_session() as session:
+        projects.create(session=session, data=ProjectCreate(id="two", name="Two", brief=GameBrief(genre="puzzle")))
+        plans.propose(session=session, project_id="two")
+        plans.revise(session=session, project_id="two", version=1, feedback=plans.Feedback(text="b", edits=[]))
+        plans.revise(session=session, project_id="two", version=1, feedback=plans.Feedback(text="c", edits=[]))
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def accept(version: int) -> None:
+        start.wait()
+        try:
+            with db.get_session() as session:
+                plans.accept(session=session, project_id="two", version=version)
+            outcomes.append("accepted")
+        except plans.Conflict:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=accept, args=(version,)) for version in (2, 3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with db.read_session() as session:
+        statuses = sorted((p.version, p.status) for p in session.exec(select(TaskPlanDB)))
+    # version 3's proposal superseded version 2 before the race: only 3 can be accepted, whatever the order
+    assert statuses == [(1, "superseded"), (2, "superseded"), (3, "accepted")]
+    assert sorted(outcomes) == ["accepted", "refused"]
