@@ -12,7 +12,6 @@ PENDING, IN_PROGRESS, REVIEW, DONE, BLOCKED, CANCELLED = (
     "blocked",
     "cancelled",
 )
-STATUSES = (PENDING, IN_PROGRESS, REVIEW, DONE, BLOCKED, CANCELLED)
 # A dependency in one of these states no longer holds anything up.
 RESOLVED = frozenset({DONE, CANCELLED})
 ACTIVE = frozenset({IN_PROGRESS, REVIEW})

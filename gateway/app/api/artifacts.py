@@ -10,7 +10,6 @@ from gateway.app.api.multipart import MultipartFile
 from gateway.app.api.problems import problems
 from gateway.app.api.projects import ProjectId
 from gateway.app.api.routing import DocumentedRoute
-from gateway.app.errors import InvalidInput
 from gateway.app.schemas.artifacts import (
     ArtifactCreate,
     ArtifactPage,
@@ -19,7 +18,6 @@ from gateway.app.schemas.artifacts import (
     Category,
     ValidationStatus,
     WorkspaceFile,
-    check_relative_path,
 )
 from gateway.app.services import artifacts
 from gateway.app.storage import content_disposition
@@ -119,13 +117,6 @@ async def upload_artifact(
     The answer is 201 whether the file is valid or not: `validation_status` and `validation_report` say
     which and why. Too large a file is a 413; an interrupted upload leaves nothing behind.
     """
-    if path is not None:
-        try:
-            path = check_relative_path(path)
-        except ValueError as exc:
-            raise InvalidInput(
-                str(exc), errors=[{"loc": ["query", "path"], "msg": str(exc), "type": "path_invalid"}]
-            ) from None
     upload = MultipartFile(request)
     settings = request.app.state.settings
     artifact = await artifacts.upload(

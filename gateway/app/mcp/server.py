@@ -24,7 +24,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from gateway import __version__
 from gateway.app.config import Settings
 from gateway.app.db import DatabaseManager
-from gateway.app.errors import DomainError, InvalidInput, NotFound
+from gateway.app.errors import DomainError, InvalidInput
 from gateway.app.logging import get_logger, valid_request_id
 from gateway.app.planner import Edit, Feedback
 from gateway.app.services import artifacts, briefing, contexts, lifecycle, plans, projects
@@ -127,7 +127,7 @@ def build_server(  # noqa: PLR0915 - one closure per tool keeps each next to its
 
     # --- Tasks ------------------------------------------------------------------------------------
 
-    def _briefing(project_id: str, ref: str | int) -> dict[str, Any]:
+    def _briefing(project_id: str, ref: str | int | None) -> dict[str, Any]:
         with db.read_session() as session:
             task = briefing.resolve_task(session, project_id=project_id, ref=ref)
             return briefing.briefing(session, project_id=project_id, task=task)
@@ -136,12 +136,6 @@ def build_server(  # noqa: PLR0915 - one closure per tool keeps each next to its
     def get_task(ctx: Context, project_id: ProjectId, task: TaskRef | None = None) -> CallToolResult:
         """A task's full briefing (default: the project's current task), without claiming it."""
         with tool_call(ctx, "get_task"):
-            if task is None:
-                with db.read_session() as session:
-                    current = projects.get(session=session, project_id=project_id).current_task_id
-                if current is None:
-                    raise NotFound("The project has no current task (no accepted plan, or nothing is ready).")
-                task = str(current)
             return _json(_briefing(project_id, task))
 
     @server.tool(annotations=WRITE)

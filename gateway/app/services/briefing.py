@@ -20,9 +20,13 @@ from gateway.app.services.lifecycle import missing_deliverables
 GLOBAL_KEYS = ("game", "conventions", "constraints", "glossary")
 
 
-def resolve_task(session: Session, *, project_id: str, ref: str | int) -> TaskDB:
-    """A task by its code in the accepted plan (`T-004`) or by its id."""
+def resolve_task(session: Session, *, project_id: str, ref: str | int | None) -> TaskDB:
+    """A task by its code in the accepted plan (`T-004`) or by its id; None means the project's current task."""
     project = projects.get(session=session, project_id=project_id)
+    if ref is None:
+        if project.current_task_id is None:
+            raise NotFound("The project has no current task (no accepted plan, or nothing is ready).")
+        return tasks.get(session=session, project_id=project_id, task_id=project.current_task_id)
     text = str(ref).strip()
     if text.isascii() and text.isdigit():
         return tasks.get(session=session, project_id=project_id, task_id=int(text))
@@ -71,14 +75,9 @@ def briefing(session: Session, *, project_id: str, task: TaskDB) -> dict[str, An
     )
     artifacts = artifact_service.by_task(session, [task.id, *(d.id for d in dependencies)])  # type: ignore[list-item]
     tools = json.loads(task.mcp_tools or "[]")
-    try:
-        task_context = contexts.get_active(session=session, project_id=project_id, task_id=task.id)
-    except NotFound:
-        task_context = None
-    try:
-        global_context = contexts.content_of(contexts.get_active(session=session, project_id=project_id))
-    except NotFound:
-        global_context = {}
+    task_context = contexts.find_active(session, project_id, task.id)
+    global_row = contexts.find_active(session, project_id)
+    global_context = contexts.content_of(global_row) if global_row else {}
     return {
         "task": {
             "id": task.id,
@@ -111,9 +110,7 @@ def briefing(session: Session, *, project_id: str, task: TaskDB) -> dict[str, An
             "task": contexts.content_of(task_context) if task_context else None,
             "task_version": task_context.version if task_context else None,
             "global": {key: global_context[key] for key in GLOBAL_KEYS if key in global_context},
-            "global_version": (
-                contexts.get_active(session=session, project_id=project_id).version if global_context else None
-            ),
+            "global_version": global_row.version if global_row else None,
             "decisions": [
                 d
                 for d in global_context.get("decisions", [])

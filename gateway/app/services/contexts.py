@@ -72,7 +72,8 @@ def validate_content(scope: str, content: Any, *, limit_size: bool = True) -> di
     return content
 
 
-def _active(session: Session, project_id: str, task_id: int | None) -> ContextDB | None:
+def find_active(session: Session, project_id: str, task_id: int | None = None) -> ContextDB | None:
+    """The active version of a key, or None (no check that the project or task exists)."""
     statement = select(ContextDB).where(*_key(project_id, task_id), col(ContextDB.is_active) == true())
     return session.exec(statement).first()
 
@@ -95,7 +96,7 @@ def append(
     and must never make a task impossible to complete.
     """
     content = validate_content(_scope(task_id), content, limit_size=limit_size)
-    previous = _active(session, project.id, task_id)
+    previous = find_active(session, project.id, task_id)
     latest = session.exec(select(func.max(ContextDB.version)).where(*_key(project.id, task_id))).one() or 0
     if previous is not None:
         previous.is_active = False
@@ -142,7 +143,7 @@ def append(
 def get_active(*, session: Session, project_id: str, task_id: int | None = None) -> ContextDB:
     """The active version of the project's global context, or of one of its tasks' contexts."""
     _check_key(session, project_id, task_id)
-    row = _active(session, project_id, task_id)
+    row = find_active(session, project_id, task_id)
     if row is None:
         what = "the project" if task_id is None else f"task {task_id}"
         raise NotFound(f"No context for {what} yet.", resource="context", id=task_id)
@@ -214,7 +215,7 @@ def _edit(
     project = projects.lock(session=session, project_id=project_id)
     if task_id is not None:
         tasks.get(session=session, project_id=project_id, task_id=task_id)
-    current = _active(session, project_id, task_id)
+    current = find_active(session, project_id, task_id)
     _check_precondition(current, expected_version)
     content = make_content(content_of(current) if current else None)
     row = append(
@@ -346,8 +347,9 @@ def _plan_tasks(session: Session, plan_id: int) -> list[TaskDB]:
     return list(session.exec(select(TaskDB).where(TaskDB.plan_id == plan_id).order_by(col(TaskDB.idx))).all())
 
 
-def _progress(session: Session, plan: TaskPlanDB) -> dict[str, Any]:
-    plan_tasks = _plan_tasks(session, plan.id)  # type: ignore[arg-type]
+def _progress(session: Session, plan: TaskPlanDB, plan_tasks: list[TaskDB] | None = None) -> dict[str, Any]:
+    if plan_tasks is None:
+        plan_tasks = _plan_tasks(session, plan.id)  # type: ignore[arg-type]
     done = sorted(
         (t for t in plan_tasks if t.status == workflow.DONE), key=lambda t: (t.completed_at or utc_now(), t.idx)
     )
@@ -375,7 +377,7 @@ def _progress(session: Session, plan: TaskPlanDB) -> dict[str, Any]:
 
 
 def _global_content(session: Session, project: ProjectDB) -> dict[str, Any]:
-    current = _active(session, project.id, None)
+    current = find_active(session, project.id, None)
     if current is not None:
         return content_of(current)
     return {
@@ -389,12 +391,19 @@ def _global_content(session: Session, project: ProjectDB) -> dict[str, Any]:
 
 
 def on_plan_accepted(
-    session: Session, *, project: ProjectDB, plan: TaskPlanDB, previous: TaskPlanDB | None, actor: str
+    session: Session,
+    *,
+    project: ProjectDB,
+    plan: TaskPlanDB,
+    plan_tasks: list[TaskDB],
+    previous: TaskPlanDB | None,
+    previous_tasks: list[TaskDB],
+    actor: str,
 ) -> ContextDB:
-    """A new global version whose progress and decision log reflect the newly accepted plan."""
+    """A new global version whose progress and decision log reflect the newly accepted plan (tasks as loaded)."""
     content = _global_content(session, project)
-    content["progress"] = _progress(session, plan)
-    codes = {t.code for t in _plan_tasks(session, plan.id)}  # type: ignore[arg-type]
+    content["progress"] = _progress(session, plan, plan_tasks)
+    codes = {t.code for t in plan_tasks}
     decision: dict[str, Any] = {
         "what": f"Accepted plan version {plan.version} ({len(codes)} tasks)",
         "why": plan.summary,
@@ -404,7 +413,7 @@ def on_plan_accepted(
     }
     change_note = ""
     if previous is not None:
-        old_codes = {t.code for t in _plan_tasks(session, previous.id)}  # type: ignore[arg-type]
+        old_codes = {t.code for t in previous_tasks}
         added, removed = sorted(codes - old_codes), sorted(old_codes - codes)  # type: ignore[type-var]
         decision["replaces"] = {"plan_id": previous.id, "version": previous.version, "added": added, "removed": removed}
         change_note = f" (+{len(added)} -{len(removed)} tasks vs version {previous.version})"
@@ -467,7 +476,7 @@ def on_task_started(session: Session, *, project: ProjectDB, task: TaskDB, actor
             for dep in sorted(dependency_rows, key=lambda t: t.idx)
         ],
     }
-    current = _active(session, project.id, task.id)
+    current = find_active(session, project.id, task.id)
     if current is not None:  # keep what a person added by hand to the previous version
         generated = {**content_of(current), **generated}
     return append(

@@ -444,8 +444,9 @@ def accept(*, session: Session, project_id: str, version: int, actor: str = "use
     ).all():
         _supersede(session, project, other, reason=f"Version {version} was accepted instead", actor=actor)
     new_tasks = tasks_of(session=session, plan=plan)
-    if previous is not None:
-        _carry_progress(session, tasks_of(session=session, plan=previous), new_tasks, project=project)
+    old_tasks = tasks_of(session=session, plan=previous) if previous is not None else []
+    if old_tasks:
+        _carry_progress(session, old_tasks, new_tasks, project=project)
     project.active_plan_id = plan.id
     events.record(
         session,
@@ -463,7 +464,15 @@ def accept(*, session: Session, project_id: str, version: int, actor: str = "use
     projects.set_current_task(session, project=project, current=unclaimed[0] if unclaimed else None, actor=actor)
     projects.set_status(session, project, "completed" if workflow.all_resolved(new_tasks) else "active", actor=actor)
     session.flush()
-    contexts.on_plan_accepted(session, project=project, plan=plan, previous=previous, actor=actor)
+    contexts.on_plan_accepted(
+        session,
+        project=project,
+        plan=plan,
+        plan_tasks=new_tasks,
+        previous=previous,
+        previous_tasks=old_tasks,
+        actor=actor,
+    )
     session.commit()
     log.info("plan accepted", project_id=project_id, version=version)
     return plan
