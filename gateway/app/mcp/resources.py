@@ -1,0 +1,50 @@
+"""MCP resources: a project's global context, a task's context and the accepted plan, as JSON documents."""
+
+import json
+
+from mcp.server.mcpserver import MCPServer
+
+from gateway.app.mcp.common import Deps
+from gateway.app.services import briefing, contexts, plans
+
+
+def register(server: MCPServer, deps: Deps) -> None:
+    """Add the resources to the server."""
+    db = deps.db
+
+    @server.resource("gateway://projects/{project_id}/context", mime_type="application/json")
+    def global_context(project_id: str) -> str:
+        """The project's active global context."""
+        with db.read_session() as session:
+            return contexts.get_active(session=session, project_id=project_id).content
+
+    @server.resource("gateway://projects/{project_id}/tasks/{task}/context", mime_type="application/json")
+    def task_context(project_id: str, task: str) -> str:
+        """A task's active context."""
+        with db.read_session() as session:
+            task_id = briefing.resolve_task(session, project_id=project_id, ref=task).id
+            return contexts.get_active(session=session, project_id=project_id, task_id=task_id).content
+
+    @server.resource("gateway://projects/{project_id}/plan", mime_type="application/json")
+    def active_plan(project_id: str) -> str:
+        """The project's accepted plan: tasks in order with status and dependencies."""
+        with db.read_session() as session:
+            plan = plans.active(session=session, project_id=project_id)
+            rows = plans.tasks_of(session=session, plan=plan)
+            return json.dumps(
+                {
+                    "version": plan.version,
+                    "summary": plan.summary,
+                    "tasks": [
+                        {
+                            "code": t.code,
+                            "title": t.title,
+                            "status": t.status,
+                            "priority": t.priority,
+                            "dependencies": json.loads(t.dependencies or "[]"),
+                        }
+                        for t in rows
+                    ],
+                },
+                ensure_ascii=False,
+            )
