@@ -88,13 +88,13 @@ def mcp() -> None:
     from gateway.app.db import DatabaseManager
     from gateway.app.logging import configure_logging
     from gateway.app.mcp.server import build_server, stdio_lifespan
-    from gateway.app.services import streams
+    from gateway.app.services import event_streams
     from gateway.app.storage import BlobStore
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)  # stderr: stdout belongs to the protocol
     db = DatabaseManager(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-    hub = streams.hub_from_settings(db=db, settings=settings)
+    hub = event_streams.hub_from_settings(db=db, settings=settings)
     server = build_server(
         db=db, store=BlobStore(settings.artifacts_dir), settings=settings, lifespan=stdio_lifespan(hub, settings)
     )

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from gateway.app.events import EVENT_TYPES, CloseCode, EventRead
+from gateway.app.outbox import EVENT_TYPES, CloseCode, EventRead
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 TYPE = re.compile(r"`((?:project|plan|task|context|artifact)\.[a-z_]+)`")

@@ -363,7 +363,7 @@ class DatabaseManager:
         self.database_url = resolve_database_url(database_url)
         self.engine = make_engine(self.database_url, busy_timeout_ms=busy_timeout_ms)
         self._read_engine = self.engine.execution_options(**{READ_ONLY: True})
-        # Called after each commit with the events it recorded (see gateway.app.events); the fan-out hooks in.
+        # Called after each commit with the events it recorded (see gateway.app.outbox); the fan-out hooks in.
         self.event_listeners: list[Callable[[list[Any]], None]] = []
 
     @property

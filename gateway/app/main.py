@@ -19,7 +19,7 @@ from gateway.app.config import Settings, get_settings
 from gateway.app.db import DatabaseManager
 from gateway.app.logging import configure_logging, valid_request_id
 from gateway.app.mcp.server import build_server
-from gateway.app.services import streams
+from gateway.app.services import event_streams
 from gateway.app.storage import BlobStore
 
 DESCRIPTION = """\
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
     configure_logging(settings.log_level, settings.log_format)
     owns_db = db is None
     database = db or DatabaseManager(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-    hub = streams.hub_from_settings(db=database, settings=settings)
+    hub = event_streams.hub_from_settings(db=database, settings=settings)
     store = BlobStore(settings.artifacts_dir)
     agents = build_server(db=database, store=store, settings=settings)
     agents_app = agents.streamable_http_app(
@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
         # A mounted sub-app's lifespan never runs: the MCP session manager runs inside ours.
         # Leftovers of uploads a crash interrupted (an hour old: nothing still writes them).
         await anyio.to_thread.run_sync(lambda: store.sweep_temp(older_than_seconds=3600))
-        async with streams.serving(hub, settings=settings), agent_sessions.run():
+        async with event_streams.serving(hub, settings=settings), agent_sessions.run():
             freeze_startup_objects()
             yield
         if owns_db:

@@ -7,7 +7,7 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from gateway.app.config import Settings
-from gateway.app.services import events as event_log
+from gateway.app.services import event_log
 
 PROBLEM = "application/problem+json"
 

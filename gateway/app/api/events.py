@@ -20,11 +20,11 @@ from gateway.app.api.projects import ProjectId
 from gateway.app.api.routing import DocumentedRoute
 from gateway.app.db import DatabaseManager
 from gateway.app.errors import DomainError, HistoryGone, InvalidInput, NotFound
-from gateway.app.events import CloseCode, EventRead
 from gateway.app.logging import get_logger
+from gateway.app.outbox import CloseCode, EventRead
 from gateway.app.schemas.common import OutputModel
-from gateway.app.services import events
-from gateway.app.services.streams import ALL, Ending, EventHub, Subscription, control
+from gateway.app.services import event_log
+from gateway.app.services.event_streams import ALL, Ending, EventHub, Subscription, control
 
 router = APIRouter(tags=["events"], route_class=DocumentedRoute)
 log = get_logger(__name__)
@@ -58,7 +58,7 @@ def list_project_events(
     older than the oldest kept event is a 410 `history-gone` problem carrying `oldest_seq`: reload the project
     and follow from its `event_seq`. Live delivery of the same events: `/api/v1/projects/{id}/events/ws`.
     """
-    page = events.list_(session=session, project_id=project_id, after=after, limit=limit)
+    page = event_log.list_(session=session, project_id=project_id, after=after, limit=limit)
     return EventPage(items=page.items, head=page.head, next_after=page.next_after)
 
 
@@ -68,7 +68,7 @@ def list_events(session: ReadSessionDep, after: After = None, limit: Limit = DEF
 
     The cursor is each event's `position`. Live delivery of the same events: `/api/v1/events/ws`.
     """
-    page = events.list_all(session=session, after=after, limit=limit)
+    page = event_log.list_all(session=session, after=after, limit=limit)
     return EventPage(items=page.items, head=page.head, next_after=page.next_after)
 
 
@@ -97,13 +97,13 @@ def _start(db: DatabaseManager, key: str | None, after: int | None) -> tuple[int
     with db.read_session() as session:
         if key is ALL:
             if after is None:
-                head = events.global_head(session=session)
+                head = event_log.global_head(session=session)
                 return head, head
-            return events.check_after_all(session=session, after=after)
+            return event_log.check_after_all(session=session, after=after)
         if after is None:
-            head = events.head(session=session, project_id=key)
+            head = event_log.head(session=session, project_id=key)
             return head, head
-        return events.check_after(session=session, project_id=key, after=after)
+        return event_log.check_after(session=session, project_id=key, after=after)
 
 
 def _refusal(exc: DomainError) -> tuple[int, str, dict[str, Any]]:

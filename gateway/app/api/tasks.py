@@ -21,7 +21,7 @@ from gateway.app.schemas.tasks import (
     TaskRead,
     TaskUpdate,
 )
-from gateway.app.services import briefing, lifecycle, tasks
+from gateway.app.services import briefing, task_execution, tasks
 
 router = APIRouter(prefix="/projects/{project_id}/tasks", tags=["tasks"], route_class=DocumentedRoute)
 TaskId = Annotated[int, Path(description="The task's id", ge=1)]
@@ -86,7 +86,7 @@ TRANSITION_PROBLEMS = problems(404, 409, 422)
 )
 def claim_next_task(project_id: ProjectId, data: ClaimRequest, session: SessionDep) -> TaskRead | Response:
     """Claim the next ready task: highest priority, then lowest idx, dependencies done (204 when none is ready)."""
-    task = lifecycle.claim_next(
+    task = task_execution.claim_next(
         session=session, project_id=project_id, agent_id=data.agent_id, lease_seconds=data.lease_seconds
     )
     if task is None:
@@ -97,7 +97,7 @@ def claim_next_task(project_id: ProjectId, data: ClaimRequest, session: SessionD
 @router.post("/{task_id}/claim", response_model=TaskRead, responses=TRANSITION_PROBLEMS)
 def claim_task(project_id: ProjectId, task_id: TaskId, data: ClaimRequest, session: SessionDep) -> TaskRead:
     """Claim a ready task for an agent, or renew the agent's claim (a lease)."""
-    task = lifecycle.claim(
+    task = task_execution.claim(
         session=session,
         project_id=project_id,
         task_id=task_id,
@@ -110,7 +110,7 @@ def claim_task(project_id: ProjectId, task_id: TaskId, data: ClaimRequest, sessi
 @router.post("/{task_id}/release", response_model=TaskRead, responses=TRANSITION_PROBLEMS)
 def release_task(project_id: ProjectId, task_id: TaskId, data: ReleaseRequest, session: SessionDep) -> TaskRead:
     """Give a claim back; a started task returns to pending."""
-    task = lifecycle.release(session=session, project_id=project_id, task_id=task_id, agent_id=data.agent_id)
+    task = task_execution.release(session=session, project_id=project_id, task_id=task_id, agent_id=data.agent_id)
     return TaskRead.model_validate(task)
 
 
@@ -120,7 +120,7 @@ def start_task(
 ) -> TaskRead:
     """Start a ready task: in_progress, and its context is generated."""
     data = data or StartRequest()
-    task = lifecycle.start(
+    task = task_execution.start(
         session=session,
         project_id=project_id,
         task_id=task_id,
@@ -133,7 +133,7 @@ def start_task(
 @router.post("/{task_id}/block", response_model=TaskRead, responses=TRANSITION_PROBLEMS)
 def block_task(project_id: ProjectId, task_id: TaskId, data: BlockRequest, session: SessionDep) -> TaskRead:
     """Report a blocker; the claim is released until someone unblocks the task."""
-    task = lifecycle.block(
+    task = task_execution.block(
         session=session, project_id=project_id, task_id=task_id, reason=data.reason, agent_id=data.agent_id
     )
     return TaskRead.model_validate(task)
@@ -146,7 +146,7 @@ def unblock_task(
     """Unblock a task: it is pending again, ready to be claimed."""
     note = data.reason if data else None
     return TaskRead.model_validate(
-        lifecycle.unblock(session=session, project_id=project_id, task_id=task_id, note=note)
+        task_execution.unblock(session=session, project_id=project_id, task_id=task_id, note=note)
     )
 
 
@@ -156,7 +156,7 @@ def complete_task(project_id: ProjectId, task_id: TaskId, data: CompleteRequest,
 
     Refused (409, `deliverables-missing`) until each required deliverable has a valid artifact.
     """
-    task = lifecycle.complete(
+    task = task_execution.complete(
         session=session, project_id=project_id, task_id=task_id, summary=data.summary, agent_id=data.agent_id
     )
     return TaskRead.model_validate(task)
@@ -165,7 +165,7 @@ def complete_task(project_id: ProjectId, task_id: TaskId, data: CompleteRequest,
 @router.post("/{task_id}/approve", response_model=TaskRead, responses=TRANSITION_PROBLEMS)
 def approve_task(project_id: ProjectId, task_id: TaskId, session: SessionDep) -> TaskRead:
     """Approve a task waiting in review: it is done."""
-    return TaskRead.model_validate(lifecycle.approve(session=session, project_id=project_id, task_id=task_id))
+    return TaskRead.model_validate(task_execution.approve(session=session, project_id=project_id, task_id=task_id))
 
 
 @router.post("/{task_id}/reopen", response_model=TaskRead, responses=TRANSITION_PROBLEMS)
@@ -175,7 +175,7 @@ def reopen_task(
     """Reopen a done, reviewed or cancelled task: pending again, and the project is no longer completed."""
     reason = data.reason if data else None
     return TaskRead.model_validate(
-        lifecycle.reopen(session=session, project_id=project_id, task_id=task_id, reason=reason)
+        task_execution.reopen(session=session, project_id=project_id, task_id=task_id, reason=reason)
     )
 
 
@@ -186,5 +186,5 @@ def cancel_task(
     """Cancel a task that is not done; it no longer holds up the tasks that depend on it."""
     reason = data.reason if data else None
     return TaskRead.model_validate(
-        lifecycle.cancel(session=session, project_id=project_id, task_id=task_id, reason=reason)
+        task_execution.cancel(session=session, project_id=project_id, task_id=task_id, reason=reason)
     )

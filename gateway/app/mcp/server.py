@@ -77,11 +77,11 @@ async def _slim_tools_list(ctx: Any, call_next: Any) -> Any:
 
 def stdio_lifespan(hub: Any, settings: Settings) -> Any:
     """For `gateway mcp`: run the event fan-out (e.g. to Redis) while the stdio server runs."""
-    from gateway.app.services import streams
+    from gateway.app.services import event_streams
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> Any:
-        async with streams.serving(hub, settings=settings):
+        async with event_streams.serving(hub, settings=settings):
             yield {}
 
     return lifespan

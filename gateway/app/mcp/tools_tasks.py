@@ -7,7 +7,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from gateway.app.mcp.common import READ_ONLY, WRITE, AgentId, Deps, ProjectId, TaskRef, answer, tool_call
-from gateway.app.services import briefing, lifecycle, projects
+from gateway.app.services import briefing, projects, task_execution
 
 
 def register(server: MCPServer, deps: Deps) -> None:
@@ -40,7 +40,7 @@ def register(server: MCPServer, deps: Deps) -> None:
         with tool_call(ctx, "claim_task", agent_id=agent_id):
             with db.get_session() as session:
                 if task is None:
-                    claimed = lifecycle.claim_next(
+                    claimed = task_execution.claim_next(
                         session=session,
                         project_id=project_id,
                         agent_id=agent_id,
@@ -51,7 +51,7 @@ def register(server: MCPServer, deps: Deps) -> None:
                         status = briefing.progress(session, projects.get(session=session, project_id=project_id))
                         return answer({"claimed": None, "reason": "no task is ready", "project": status})
                 else:
-                    claimed = lifecycle.claim(
+                    claimed = task_execution.claim(
                         session=session,
                         project_id=project_id,
                         task_id=briefing.resolve_task(session, project_id=project_id, ref=task).id,  # type: ignore[arg-type]
@@ -76,7 +76,7 @@ def register(server: MCPServer, deps: Deps) -> None:
     def release_task(ctx: Context, project_id: ProjectId, task: TaskRef, agent_id: AgentId) -> CallToolResult:
         """Give your claim on a task back (a started task returns to pending)."""
         with tool_call(ctx, "release_task", agent_id=agent_id):
-            return answer(_transition(project_id, task, lifecycle.release, agent_id=agent_id))
+            return answer(_transition(project_id, task, task_execution.release, agent_id=agent_id))
 
     @server.tool(annotations=WRITE)
     def block_task(
@@ -88,7 +88,7 @@ def register(server: MCPServer, deps: Deps) -> None:
     ) -> CallToolResult:
         """Report a blocker on a task; its claim is released until a user unblocks it."""
         with tool_call(ctx, "block_task", agent_id=agent_id):
-            return answer(_transition(project_id, task, lifecycle.block, agent_id=agent_id, reason=reason))
+            return answer(_transition(project_id, task, task_execution.block, agent_id=agent_id, reason=reason))
 
     @server.tool(annotations=WRITE)
     def complete_task(
@@ -100,4 +100,4 @@ def register(server: MCPServer, deps: Deps) -> None:
     ) -> CallToolResult:
         """Complete a task with a summary; refused until each required deliverable has a valid artifact."""
         with tool_call(ctx, "complete_task", agent_id=agent_id):
-            return answer(_transition(project_id, task, lifecycle.complete, agent_id=agent_id, summary=summary))
+            return answer(_transition(project_id, task, task_execution.complete, agent_id=agent_id, summary=summary))

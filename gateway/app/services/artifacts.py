@@ -11,12 +11,12 @@ import anyio
 import anyio.to_thread
 from sqlmodel import Session, col, select, text
 
-from gateway.app import events
+from gateway.app import outbox
 from gateway.app.db import ArtifactDB, DatabaseManager, utc_now
 from gateway.app.errors import Conflict, InvalidInput, NotFound
 from gateway.app.logging import get_logger
 from gateway.app.schemas.artifacts import ArtifactCreate, ArtifactUpdate, check_relative_path
-from gateway.app.services import projects, tasks
+from gateway.app.services import lookups
 from gateway.app.services.common import Page, page_by_id
 from gateway.app.storage import Blob, BlobStore, resolve_in_workspace, safe_filename
 from gateway.app.validation import DEFAULT_LIMITS, Limits, ValidationReport, validate
@@ -30,7 +30,7 @@ def get(*, session: Session, project_id: str, artifact_id: int) -> ArtifactDB:
     """The project's artifact, or NotFound (also when it belongs to another project)."""
     artifact = session.get(ArtifactDB, artifact_id)
     if artifact is None or artifact.project_id != project_id:
-        projects.get(session=session, project_id=project_id)
+        lookups.get_project(session=session, project_id=project_id)
         raise NotFound(f"No artifact {artifact_id} in project {project_id!r}.", resource="artifact", id=artifact_id)
     return artifact
 
@@ -58,7 +58,7 @@ def _check_task(session: Session, project_id: str, task_id: int | None) -> None:
     if task_id is None:
         return
     try:
-        tasks.get(session=session, project_id=project_id, task_id=task_id)
+        lookups.get_task(session=session, project_id=project_id, task_id=task_id)
     except NotFound:
         raise InvalidInput(
             f"Task {task_id} is not a task of project {project_id!r}.",
@@ -68,12 +68,12 @@ def _check_task(session: Session, project_id: str, task_id: int | None) -> None:
 
 def create(*, session: Session, project_id: str, data: ArtifactCreate) -> ArtifactDB:
     """Register an artifact's metadata for the project (and optionally one of its tasks)."""
-    projects.get(session=session, project_id=project_id)
+    lookups.get_project(session=session, project_id=project_id)
     _check_task(session, project_id, data.task_id)
     artifact = ArtifactDB(project_id=project_id, source="metadata", **data.model_dump())
     session.add(artifact)
     session.flush()
-    events.record(
+    outbox.record(
         session,
         project_id=project_id,
         type="artifact.created",
@@ -96,7 +96,7 @@ def list_(
     validation_status: str | None = None,
 ) -> Page[ArtifactDB]:
     """A page of the project's artifacts, in creation order, optionally filtered."""
-    projects.get(session=session, project_id=project_id)
+    lookups.get_project(session=session, project_id=project_id)
     statement = select(ArtifactDB).where(ArtifactDB.project_id == project_id)
     if task_id is not None:
         statement = statement.where(ArtifactDB.task_id == task_id)
@@ -124,7 +124,7 @@ def update(*, session: Session, project_id: str, artifact_id: int, data: Artifac
         setattr(artifact, field, value)
     if changes:
         session.add(artifact)
-        events.record(
+        outbox.record(
             session,
             project_id=project_id,
             type="artifact.updated",
@@ -141,7 +141,7 @@ def delete_(*, session: Session, project_id: str, artifact_id: int, store: BlobS
     artifact = get(session=session, project_id=project_id, artifact_id=artifact_id)
     sha256 = artifact.sha256
     session.delete(artifact)
-    events.record(
+    outbox.record(
         session, project_id=project_id, type="artifact.deleted", data={"artifact_id": artifact_id}, actor="user"
     )
     session.commit()
@@ -179,7 +179,7 @@ def check_target(*, session: Session, target: FileTarget) -> None:
                 f"Invalid path {target.path[:80]!r}: {exc}.",
                 errors=[{"loc": ["body", "path"], "msg": str(exc), "type": "path_invalid"}],
             ) from None
-    projects.get(session=session, project_id=target.project_id)
+    lookups.get_project(session=session, project_id=target.project_id)
     _check_task(session, target.project_id, target.task_id)
 
 
@@ -188,7 +188,7 @@ def _report_json(report: ValidationReport) -> str:
 
 
 def _record_validation(session: Session, artifact: ArtifactDB, report: ValidationReport, actor: str) -> None:
-    events.record(
+    outbox.record(
         session,
         project_id=artifact.project_id,
         type="artifact.validated",
@@ -214,7 +214,7 @@ def _insert(
     actor: str,
 ) -> ArtifactDB:
     with db.get_session() as session:
-        projects.lock(session=session, project_id=target.project_id)
+        lookups.lock_project(session=session, project_id=target.project_id)
         _check_task(session, target.project_id, target.task_id)
         _lock_blob(session, blob.sha256)
         if not store.exists(blob.sha256):
@@ -235,7 +235,7 @@ def _insert(
         )
         session.add(artifact)
         session.flush()
-        events.record(
+        outbox.record(
             session,
             project_id=target.project_id,
             type="artifact.created",
@@ -405,7 +405,7 @@ def revalidate(
         sha256=artifact.sha256,
     )
     with db.get_session() as session:
-        projects.lock(session=session, project_id=project_id)
+        lookups.lock_project(session=session, project_id=project_id)
         artifact = get(session=session, project_id=project_id, artifact_id=artifact_id)
         artifact.validation_status = report.status
         artifact.validation_report = _report_json(report)

@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from gateway.app import workflow
+from gateway.app import task_states
 from gateway.app.db import ProjectDB, TaskDB
 from gateway.app.errors import NotFound
 from gateway.app.planner import load_catalogue
 from gateway.app.services import artifacts as artifact_service
 from gateway.app.services import contexts, plans, projects, tasks
-from gateway.app.services.lifecycle import missing_deliverables
+from gateway.app.services.task_execution import missing_deliverables
 
 # The parts of the global context an agent needs for any task (progress is summarised separately).
 GLOBAL_KEYS = ("game", "conventions", "constraints", "glossary")
@@ -57,9 +57,9 @@ def progress(session: Session, project: ProjectDB) -> dict[str, Any]:
     summary |= {
         "plan": {"version": active.version, "tasks": len(plan_tasks), "summary": active.summary},
         "counts": counts,
-        "done_percent": round(100 * counts.get(workflow.DONE, 0) / len(plan_tasks)) if plan_tasks else 0,
+        "done_percent": round(100 * counts.get(task_states.DONE, 0) / len(plan_tasks)) if plan_tasks else 0,
         "current_task": {"id": current.id, "code": current.code, "title": current.title} if current else None,
-        "ready": [t.code for t in workflow.ready_tasks(list(plan_tasks), by_priority=True)[:5]],  # type: ignore[arg-type]
+        "ready": [t.code for t in task_states.ready_tasks(list(plan_tasks), by_priority=True)[:5]],  # type: ignore[arg-type]
     }
     return summary
 
@@ -67,7 +67,7 @@ def progress(session: Session, project: ProjectDB) -> dict[str, Any]:
 def briefing(session: Session, *, project_id: str, task: TaskDB) -> dict[str, Any]:
     """Everything needed to do a task: what, why, how it is judged, its inputs, its context and tools."""
     project = projects.get(session=session, project_id=project_id)
-    depends_on = workflow.dependency_codes(task)
+    depends_on = task_states.dependency_codes(task)
     dependencies = (
         session.exec(select(TaskDB).where(TaskDB.plan_id == task.plan_id, col(TaskDB.code).in_(depends_on))).all()
         if depends_on and task.plan_id is not None

@@ -12,14 +12,14 @@ from pydantic import ValidationError
 from sqlalchemy import func, true
 from sqlmodel import Session, col, select
 
-from gateway.app import events, jsondoc, workflow
+from gateway.app import jsondoc, outbox, task_states
 from gateway.app.db import ContextDB, ProjectDB, TaskDB, TaskPlanDB, key_filters, utc_now
 from gateway.app.errors import InvalidInput, NotFound, PayloadTooLarge, PreconditionFailed
 from gateway.app.logging import get_logger
 from gateway.app.schemas.common import decode_cursor, encode_cursor
 from gateway.app.schemas.contexts import CONTENT_MODELS, MAX_CONTEXT_BYTES
 from gateway.app.services import artifacts as artifact_service
-from gateway.app.services import projects, tasks
+from gateway.app.services import lookups
 from gateway.app.services.common import Page
 
 log = get_logger(__name__)
@@ -46,9 +46,9 @@ def content_of(row: ContextDB) -> dict[str, Any]:
 
 
 def _check_key(session: Session, project_id: str, task_id: int | None) -> None:
-    projects.get(session=session, project_id=project_id)
+    lookups.get_project(session=session, project_id=project_id)
     if task_id is not None:
-        tasks.get(session=session, project_id=project_id, task_id=task_id)
+        lookups.get_task(session=session, project_id=project_id, task_id=task_id)
 
 
 def validate_content(scope: str, content: Any, *, limit_size: bool = True) -> dict[str, Any]:
@@ -120,7 +120,7 @@ def append(
     if task_id is None:
         project.active_context_id = row.id
         session.add(project)
-    events.record(
+    outbox.record(
         session,
         project_id=project.id,
         type="context.updated",
@@ -212,9 +212,9 @@ def _edit(
     actor: str,
     summary: str | None = None,
 ) -> ContextDB:
-    project = projects.lock(session=session, project_id=project_id)
+    project = lookups.lock_project(session=session, project_id=project_id)
     if task_id is not None:
-        tasks.get(session=session, project_id=project_id, task_id=task_id)
+        lookups.get_task(session=session, project_id=project_id, task_id=task_id)
     current = find_active(session, project_id, task_id)
     _check_precondition(current, expected_version)
     content = make_content(content_of(current) if current else None)
@@ -351,7 +351,7 @@ def _progress(session: Session, plan: TaskPlanDB, plan_tasks: list[TaskDB] | Non
     if plan_tasks is None:
         plan_tasks = _plan_tasks(session, plan.id)  # type: ignore[arg-type]
     done = sorted(
-        (t for t in plan_tasks if t.status == workflow.DONE), key=lambda t: (t.completed_at or utc_now(), t.idx)
+        (t for t in plan_tasks if t.status == task_states.DONE), key=lambda t: (t.completed_at or utc_now(), t.idx)
     )
     shown = done[-DONE_SHOWN:]
     artifacts = artifact_service.by_task(session, [t.id for t in shown])  # type: ignore[misc]
@@ -371,8 +371,8 @@ def _progress(session: Session, plan: TaskPlanDB, plan_tasks: list[TaskDB] | Non
             item(t, summary=short(t.summary), artifacts=artifacts.get(t.id, [])[:ARTIFACTS_SHOWN])  # type: ignore[arg-type]
             for t in shown
         ],
-        "in_progress": [item(t, status=t.status) for t in plan_tasks if t.status in workflow.ACTIVE],
-        "next": [item(t) for t in workflow.ready_tasks(plan_tasks)[:NEXT_SHOWN]],  # type: ignore[arg-type]
+        "in_progress": [item(t, status=t.status) for t in plan_tasks if t.status in task_states.ACTIVE],
+        "next": [item(t) for t in task_states.ready_tasks(plan_tasks)[:NEXT_SHOWN]],  # type: ignore[arg-type]
     }
 
 
@@ -441,7 +441,7 @@ def _relevant_decisions(decisions: list[dict[str, Any]], codes: set[str]) -> lis
 def on_task_started(session: Session, *, project: ProjectDB, task: TaskDB, actor: str) -> ContextDB:
     """(Re)generate a task's context from the global context and what its dependencies produced."""
     global_content = _global_content(session, project)
-    depends_on = workflow.dependency_codes(task)
+    depends_on = task_states.dependency_codes(task)
     dependency_rows = (
         session.exec(select(TaskDB).where(TaskDB.plan_id == task.plan_id, col(TaskDB.code).in_(depends_on))).all()
         if depends_on and task.plan_id is not None

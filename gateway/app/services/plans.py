@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, true
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from gateway.app import events, workflow
+from gateway.app import outbox, task_states
 from gateway.app.db import ArtifactDB, ContextDB, ProjectDB, TaskDB, TaskPlanDB, utc_now
 from gateway.app.errors import Conflict, InvalidInput, NotFound
 from gateway.app.logging import get_logger
@@ -95,7 +95,7 @@ def _task_values(project_id: str, plan_id: int, draft: PlanDraft) -> list[dict[s
                 "description": task.description,
                 "discipline": task.discipline,
                 "priority": task.priority,
-                "status": workflow.PENDING,
+                "status": task_states.PENDING,
                 "created_at": now,
                 "updated_at": now,
                 **{name: json.dumps(data[name], ensure_ascii=False) for name in JSON_FIELDS},
@@ -203,7 +203,7 @@ def _supersede(session: Session, project: ProjectDB, plan: TaskPlanDB, *, reason
     plan.decision_reason = reason
     plan.decided_at = utc_now()
     session.add(plan)
-    events.record(
+    outbox.record(
         session,
         project_id=project.id,
         type="plan.superseded",
@@ -245,7 +245,7 @@ def _write_version(
     session.add(plan)
     session.flush()
     session.execute(insert(TaskDB), _task_values(project.id, plan.id, draft))  # type: ignore[arg-type]
-    events.record(
+    outbox.record(
         session,
         project_id=project.id,
         type="plan.proposed",
@@ -387,7 +387,7 @@ def _carry_progress(session: Session, old_tasks: list[TaskDB], new_tasks: list[T
         return
     for task_id, task in pairs.items():
         before = session.get(TaskDB, task_id)
-        if before is not None and (before.status != workflow.PENDING or before.claimed_by is not None):
+        if before is not None and (before.status != task_states.PENDING or before.claimed_by is not None):
             for name in CARRIED:
                 setattr(task, name, getattr(before, name))
             session.add(task)
@@ -448,7 +448,7 @@ def accept(*, session: Session, project_id: str, version: int, actor: str = "use
     if old_tasks:
         _carry_progress(session, old_tasks, new_tasks, project=project)
     project.active_plan_id = plan.id
-    events.record(
+    outbox.record(
         session,
         project_id=project_id,
         type="plan.accepted",
@@ -460,9 +460,9 @@ def accept(*, session: Session, project_id: str, version: int, actor: str = "use
         },
         actor=actor,
     )
-    unclaimed = [t for t in workflow.ready_tasks(new_tasks) if t.claimed_by is None]
+    unclaimed = [t for t in task_states.ready_tasks(new_tasks) if t.claimed_by is None]
     projects.set_current_task(session, project=project, current=unclaimed[0] if unclaimed else None, actor=actor)
-    projects.set_status(session, project, "completed" if workflow.all_resolved(new_tasks) else "active", actor=actor)
+    projects.set_status(session, project, "completed" if task_states.all_resolved(new_tasks) else "active", actor=actor)
     session.flush()
     contexts.on_plan_accepted(
         session,
@@ -493,7 +493,7 @@ def reject(*, session: Session, project_id: str, version: int, reason: str, acto
     plan.decision_reason = reason
     plan.decided_at = utc_now()
     session.add(plan)
-    events.record(
+    outbox.record(
         session,
         project_id=project_id,
         type="plan.rejected",

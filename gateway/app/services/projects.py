@@ -7,15 +7,15 @@ from sqlalchemy import and_, delete, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from gateway.app import events
+from gateway.app import outbox
 from gateway.app.db import ArtifactDB, ContextDB, EventDB, ProjectDB, TaskDB, TaskPlanDB, utc_now
 from gateway.app.errors import AlreadyExists
 from gateway.app.logging import get_logger
 from gateway.app.planner import GameBrief, game_defaults
 from gateway.app.schemas.common import decode_cursor, encode_cursor
 from gateway.app.schemas.projects import ProjectCreate, ProjectUpdate
-from gateway.app.services import contexts
-from gateway.app.services.common import Page, creation_key, require
+from gateway.app.services import artifacts, contexts, lookups
+from gateway.app.services.common import Page, creation_key
 from gateway.app.storage import BlobStore
 
 log = get_logger(__name__)
@@ -41,29 +41,19 @@ def _free_slug(session: Session, base: str) -> str:
 
 def get(*, session: Session, project_id: str) -> ProjectDB:
     """The project, or NotFound."""
-    return require(session, ProjectDB, project_id, what="project")
+    return lookups.get_project(session=session, project_id=project_id)
 
 
 def lock(*, session: Session, project_id: str) -> ProjectDB:
-    """The project, locked until the transaction ends: writers of one project take turns.
-
-    On PostgreSQL this is a row lock (SELECT … FOR UPDATE); on SQLite every write transaction already holds
-    the database's write lock (BEGIN IMMEDIATE).
-    """
-    # Rows this session read before the lock may be stale by now: every check after the lock must see the
-    # database as the lock leaves it, so forget them (they reload on their next use).
-    session.expire_all()
-    project = session.exec(select(ProjectDB).where(ProjectDB.id == project_id).with_for_update()).first()
-    if project is None:
-        return get(session=session, project_id=project_id)  # raises NotFound
-    return project
+    """The project, locked until the transaction ends (see lookups.lock_project)."""
+    return lookups.lock_project(session=session, project_id=project_id)
 
 
 def set_status(session: Session, project: ProjectDB, status: str, *, actor: str) -> None:
     """Move the project to a status (draft, consensus, active, completed), announcing the change."""
     if project.status == status:
         return
-    events.record(
+    outbox.record(
         session,
         project_id=project.id,
         type="project.status_changed",
@@ -82,7 +72,7 @@ def set_current_task(session: Session, *, project: ProjectDB, current: TaskDB | 
         return
     project.current_task_id = current_id
     session.add(project)
-    events.record(
+    outbox.record(
         session,
         project_id=project.id,
         type="task.current_changed",
@@ -110,7 +100,7 @@ def create(*, session: Session, data: ProjectCreate) -> ProjectDB:
         session.add(project)
         try:
             session.flush()
-            events.record(
+            outbox.record(
                 session,
                 project_id=project_id,
                 type="project.created",
@@ -162,7 +152,7 @@ def update(*, session: Session, project_id: str, data: ProjectUpdate) -> Project
     if changes:
         project.updated_at = utc_now()
         session.add(project)
-        events.record(
+        outbox.record(
             session, project_id=project_id, type="project.updated", data={"fields": sorted(changes)}, actor="user"
         )
         session.commit()
@@ -172,8 +162,6 @@ def update(*, session: Session, project_id: str, data: ProjectUpdate) -> Project
 
 def delete_(*, session: Session, project_id: str, store: BlobStore | None = None) -> None:
     """Delete a project and everything that belongs to it (its stored files too, unless shared)."""
-    from gateway.app.services import artifacts  # artifacts builds on projects
-
     project = get(session=session, project_id=project_id)
     blobs = set(
         session.exec(
@@ -182,7 +170,7 @@ def delete_(*, session: Session, project_id: str, store: BlobStore | None = None
     )
     # Recorded first (it locks the project row); the outbox inserts it at the commit, after the delete below,
     # so the project's subscribers get a last event and its stream stays readable until retention drops it.
-    events.record(session, project_id=project_id, type="project.deleted", data={"name": project.name}, actor="user")
+    outbox.record(session, project_id=project_id, type="project.deleted", data={"name": project.name}, actor="user")
     for table in (EventDB, ContextDB, ArtifactDB, TaskDB, TaskPlanDB):
         session.exec(delete(table).where(table.project_id == project_id))  # type: ignore[call-overload]
     session.delete(project)

@@ -3,12 +3,12 @@
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from gateway.app import events
+from gateway.app import outbox
 from gateway.app.db import ArtifactDB, ContextDB, TaskDB, utc_now
-from gateway.app.errors import Conflict, NotFound
+from gateway.app.errors import Conflict
 from gateway.app.logging import get_logger
 from gateway.app.schemas.tasks import TaskCreate, TaskUpdate
-from gateway.app.services import projects
+from gateway.app.services import lookups
 from gateway.app.services.common import Page, page_by_id
 
 log = get_logger(__name__)
@@ -16,20 +16,16 @@ log = get_logger(__name__)
 
 def get(*, session: Session, project_id: str, task_id: int) -> TaskDB:
     """The project's task, or NotFound (also when the task belongs to another project)."""
-    task = session.get(TaskDB, task_id)
-    if task is None or task.project_id != project_id:
-        projects.get(session=session, project_id=project_id)
-        raise NotFound(f"No task {task_id} in project {project_id!r}.", resource="task", id=task_id)
-    return task
+    return lookups.get_task(session=session, project_id=project_id, task_id=task_id)
 
 
 def create(*, session: Session, project_id: str, data: TaskCreate) -> TaskDB:
     """Add a task to the project, outside any plan version."""
-    projects.get(session=session, project_id=project_id)
+    lookups.get_project(session=session, project_id=project_id)
     task = TaskDB(project_id=project_id, **data.model_dump())
     session.add(task)
     session.flush()
-    events.record(session, project_id=project_id, type="task.created", data={"task_id": task.id}, actor="user")
+    outbox.record(session, project_id=project_id, type="task.created", data={"task_id": task.id}, actor="user")
     session.commit()
     log.info("task created", project_id=project_id, task_id=task.id)
     return task
@@ -45,7 +41,7 @@ def list_(
     plan_id: int | None = None,
 ) -> Page[TaskDB]:
     """A page of the project's tasks, in creation order, optionally filtered."""
-    projects.get(session=session, project_id=project_id)
+    lookups.get_project(session=session, project_id=project_id)
     statement = select(TaskDB).where(TaskDB.project_id == project_id)
     if status is not None:
         statement = statement.where(TaskDB.status == status)
@@ -74,7 +70,7 @@ def update(*, session: Session, project_id: str, task_id: int, data: TaskUpdate)
     if changes:
         task.updated_at = utc_now()
         session.add(task)
-        events.record(
+        outbox.record(
             session,
             project_id=project_id,
             type="task.updated",
@@ -95,6 +91,6 @@ def delete_(*, session: Session, project_id: str, task_id: int) -> None:
         artifact.task_id = None
         session.add(artifact)
     session.delete(task)
-    events.record(session, project_id=project_id, type="task.deleted", data={"task_id": task_id}, actor="user")
+    outbox.record(session, project_id=project_id, type="task.deleted", data={"task_id": task_id}, actor="user")
     session.commit()
     log.info("task deleted", project_id=project_id, task_id=task_id)

@@ -1,4 +1,4 @@
-"""gateway/app/services/streams.py: feeds, subscriptions, slow clients, lost wake-ups and shutdown."""
+"""gateway/app/services/event_streams.py: feeds, subscriptions, slow clients, lost wake-ups and shutdown."""
 
 import json
 
@@ -6,13 +6,13 @@ import anyio
 import pytest
 from sqlalchemy import delete
 
-from gateway.app import events as outbox
+from gateway.app import outbox
 from gateway.app.db import DatabaseManager, EventDB, ProjectDB
 from gateway.app.eventbus import MemoryBus
-from gateway.app.events import CloseCode
+from gateway.app.outbox import CloseCode
 from gateway.app.schemas.projects import ProjectCreate
 from gateway.app.services import projects
-from gateway.app.services.streams import ALL, EventHub, StreamSettings
+from gateway.app.services.event_streams import ALL, EventHub, StreamSettings
 
 pytestmark = pytest.mark.anyio
 

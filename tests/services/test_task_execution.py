@@ -1,4 +1,4 @@
-"""gateway/app/services/lifecycle.py: claims, leases, transitions, deliverables and completion."""
+"""gateway/app/services/task_execution.py: claims, leases, transitions, deliverables and completion."""
 
 import json
 import threading
@@ -7,12 +7,12 @@ import time
 import pytest
 from sqlmodel import select
 
-from gateway.app import workflow
+from gateway.app import task_states
 from gateway.app.db import ArtifactDB, EventDB, ProjectDB, TaskDB
 from gateway.app.errors import Conflict, DeliverablesMissing, IllegalTransition, InvalidInput
 from gateway.app.planner import GameBrief
 from gateway.app.schemas.projects import ProjectCreate
-from gateway.app.services import contexts, lifecycle, plans, projects
+from gateway.app.services import contexts, plans, projects, task_execution
 
 
 @pytest.fixture
@@ -50,23 +50,23 @@ def hand_in(db, task: TaskDB) -> None:
 
 def work(db, task: TaskDB, agent: str = "a1") -> TaskDB:
     with db.get_session() as session:
-        lifecycle.start(session=session, project_id=task.project_id, task_id=task.id, agent_id=agent)
+        task_execution.start(session=session, project_id=task.project_id, task_id=task.id, agent_id=agent)
     hand_in(db, task)
     with db.get_session() as session:
-        return lifecycle.complete(
+        return task_execution.complete(
             session=session, project_id=task.project_id, task_id=task.id, summary=f"did {task.code}", agent_id=agent
         )
 
 
 def test_claim_next_takes_the_highest_priority_ready_task(db, project):
     tasks = plan_tasks(db)
-    ready = workflow.ready_tasks(tasks, by_priority=True)
+    ready = task_states.ready_tasks(tasks, by_priority=True)
     with db.get_session() as session:
-        claimed = lifecycle.claim_next(session=session, project_id=project, agent_id="a1")
+        claimed = task_execution.claim_next(session=session, project_id=project, agent_id="a1")
     assert claimed.id == ready[0].id
     assert claimed.claimed_by == "a1"
     assert claimed.lease_expires_at is not None
-    assert all(not workflow.dependency_codes(t) or t.id != claimed.id for t in tasks if t.code != ready[0].code)
+    assert all(not task_states.dependency_codes(t) or t.id != claimed.id for t in tasks if t.code != ready[0].code)
 
 
 def test_racing_agents_never_get_the_same_task(db, project):
@@ -78,7 +78,7 @@ def test_racing_agents_never_get_the_same_task(db, project):
         barrier.wait()
         try:
             with db.get_session() as session:
-                task = lifecycle.claim_next(session=session, project_id=project, agent_id=f"agent-{n}")
+                task = task_execution.claim_next(session=session, project_id=project, agent_id=f"agent-{n}")
                 claimed.append(task.id if task else None)
         except Exception as exc:
             errors.append(exc)
@@ -91,7 +91,7 @@ def test_racing_agents_never_get_the_same_task(db, project):
     assert errors == []
     got = [task_id for task_id in claimed if task_id is not None]
     assert len(got) == len(set(got))
-    ready_count = len(workflow.ready_tasks(plan_tasks(db)))  # claimed tasks stay pending: count them back
+    ready_count = len(task_states.ready_tasks(plan_tasks(db)))  # claimed tasks stay pending: count them back
     with db.read_session() as session:
         holders = session.exec(select(TaskDB).where(TaskDB.project_id == project, TaskDB.claimed_by.is_not(None))).all()
     assert len(holders) == len(got) == min(12, ready_count)
@@ -99,12 +99,12 @@ def test_racing_agents_never_get_the_same_task(db, project):
 
 def test_a_claimed_task_is_not_handed_to_anyone_else_until_the_lease_expires(db, project):
     with db.get_session() as session:
-        first = lifecycle.claim_next(session=session, project_id=project, agent_id="a1", lease_seconds=1)
+        first = task_execution.claim_next(session=session, project_id=project, agent_id="a1", lease_seconds=1)
     with db.get_session() as session, pytest.raises(Conflict, match="claimed by a1"):
-        lifecycle.claim(session=session, project_id=project, task_id=first.id, agent_id="a2")
+        task_execution.claim(session=session, project_id=project, task_id=first.id, agent_id="a2")
     time.sleep(1.2)
     with db.get_session() as session:
-        again = lifecycle.claim(session=session, project_id=project, task_id=first.id, agent_id="a2")
+        again = task_execution.claim(session=session, project_id=project, task_id=first.id, agent_id="a2")
     assert again.claimed_by == "a2"
     with db.read_session() as session:
         expired = session.exec(select(EventDB).where(EventDB.type == "task.lease_expired")).all()
@@ -113,11 +113,11 @@ def test_a_claimed_task_is_not_handed_to_anyone_else_until_the_lease_expires(db,
 
 def test_an_expired_lease_returns_a_started_task_to_pending(db, project):
     with db.get_session() as session:
-        task = lifecycle.claim_next(session=session, project_id=project, agent_id="a1", lease_seconds=1)
-        lifecycle.start(session=session, project_id=project, task_id=task.id, agent_id="a1", lease_seconds=1)
+        task = task_execution.claim_next(session=session, project_id=project, agent_id="a1", lease_seconds=1)
+        task_execution.start(session=session, project_id=project, task_id=task.id, agent_id="a1", lease_seconds=1)
     time.sleep(1.2)
     with db.get_session() as session:
-        lifecycle.claim_next(session=session, project_id=project, agent_id="a2")
+        task_execution.claim_next(session=session, project_id=project, agent_id="a2")
         reaped = session.get(TaskDB, task.id)
     assert reaped.status in ("pending",) or reaped.claimed_by == "a2"
     assert reaped.started_at is None or reaped.claimed_by == "a2"
@@ -125,9 +125,9 @@ def test_an_expired_lease_returns_a_started_task_to_pending(db, project):
 
 def test_renewing_a_claim_extends_the_lease(db, project):
     with db.get_session() as session:
-        task = lifecycle.claim_next(session=session, project_id=project, agent_id="a1", lease_seconds=60)
+        task = task_execution.claim_next(session=session, project_id=project, agent_id="a1", lease_seconds=60)
         first_expiry = task.lease_expires_at
-        renewed = lifecycle.claim(
+        renewed = task_execution.claim(
             session=session, project_id=project, task_id=task.id, agent_id="a1", lease_seconds=600
         )
     assert renewed.lease_expires_at > first_expiry
@@ -135,53 +135,55 @@ def test_renewing_a_claim_extends_the_lease(db, project):
 
 def test_release_gives_the_task_back(db, project):
     with db.get_session() as session:
-        task = lifecycle.claim_next(session=session, project_id=project, agent_id="a1")
+        task = task_execution.claim_next(session=session, project_id=project, agent_id="a1")
         with pytest.raises(Conflict):
-            lifecycle.release(session=session, project_id=project, task_id=task.id, agent_id="a2")
-        released = lifecycle.release(session=session, project_id=project, task_id=task.id, agent_id="a1")
+            task_execution.release(session=session, project_id=project, task_id=task.id, agent_id="a2")
+        released = task_execution.release(session=session, project_id=project, task_id=task.id, agent_id="a1")
     assert released.claimed_by is None
     with db.get_session() as session:
-        assert lifecycle.claim_next(session=session, project_id=project, agent_id="a2").id == task.id
+        assert task_execution.claim_next(session=session, project_id=project, agent_id="a2").id == task.id
 
 
 def test_illegal_transitions_name_the_current_status(db, project):
-    task = workflow.ready_tasks(plan_tasks(db))[0]
+    task = task_states.ready_tasks(plan_tasks(db))[0]
     with db.get_session() as session:
         with pytest.raises(IllegalTransition) as caught:
-            lifecycle.complete(session=session, project_id=project, task_id=task.id, summary="x")
+            task_execution.complete(session=session, project_id=project, task_id=task.id, summary="x")
         assert caught.value.extensions["current_status"] == "pending"
         with pytest.raises(IllegalTransition):
-            lifecycle.approve(session=session, project_id=project, task_id=task.id)
+            task_execution.approve(session=session, project_id=project, task_id=task.id)
         with pytest.raises(IllegalTransition):
-            lifecycle.unblock(session=session, project_id=project, task_id=task.id)
+            task_execution.unblock(session=session, project_id=project, task_id=task.id)
         with pytest.raises(IllegalTransition):
-            lifecycle.reopen(session=session, project_id=project, task_id=task.id)
+            task_execution.reopen(session=session, project_id=project, task_id=task.id)
         with pytest.raises(InvalidInput):
-            lifecycle.claim(session=session, project_id=project, task_id=task.id, agent_id="a", lease_seconds=0)
+            task_execution.claim(session=session, project_id=project, task_id=task.id, agent_id="a", lease_seconds=0)
 
 
 def test_a_task_waiting_on_dependencies_cannot_be_claimed_or_started(db, project):
-    waiting = next(t for t in plan_tasks(db) if workflow.dependency_codes(t))
+    waiting = next(t for t in plan_tasks(db) if task_states.dependency_codes(t))
     with db.get_session() as session:
         with pytest.raises(Conflict, match="waits on"):
-            lifecycle.claim(session=session, project_id=project, task_id=waiting.id, agent_id="a1")
+            task_execution.claim(session=session, project_id=project, task_id=waiting.id, agent_id="a1")
         with pytest.raises(Conflict, match="waits on"):
-            lifecycle.start(session=session, project_id=project, task_id=waiting.id)
+            task_execution.start(session=session, project_id=project, task_id=waiting.id)
 
 
 def test_completion_needs_every_required_deliverable(db, project):
-    task = next(t for t in workflow.ready_tasks(plan_tasks(db)) if json.loads(t.deliverables or "[]"))
+    task = next(t for t in task_states.ready_tasks(plan_tasks(db)) if json.loads(t.deliverables or "[]"))
     with db.get_session() as session:
-        lifecycle.start(session=session, project_id=project, task_id=task.id, agent_id="a1")
+        task_execution.start(session=session, project_id=project, task_id=task.id, agent_id="a1")
         with pytest.raises(DeliverablesMissing) as caught:
-            lifecycle.complete(session=session, project_id=project, task_id=task.id, summary="done", agent_id="a1")
+            task_execution.complete(session=session, project_id=project, task_id=task.id, summary="done", agent_id="a1")
     required = [d for d in json.loads(task.deliverables) if d.get("required", True)]
     assert len(caught.value.extensions["missing"]) == len(required)
     with db.read_session() as session:
         assert session.get(TaskDB, task.id).status == "in_progress"  # refused, nothing changed
     hand_in(db, task)
     with db.get_session() as session:
-        done = lifecycle.complete(session=session, project_id=project, task_id=task.id, summary="done", agent_id="a1")
+        done = task_execution.complete(
+            session=session, project_id=project, task_id=task.id, summary="done", agent_id="a1"
+        )
     assert (done.status, done.summary) == ("done", "done")
     assert done.completed_at is not None
     assert done.claimed_by is None
@@ -189,17 +191,17 @@ def test_completion_needs_every_required_deliverable(db, project):
 
 def test_starting_generates_the_task_context_and_completing_moves_the_global_one(db, project):
     tasks = plan_tasks(db)
-    first = workflow.ready_tasks(tasks)[0]
+    first = task_states.ready_tasks(tasks)[0]
     with db.get_session() as session:
         global_before = contexts.get_active(session=session, project_id=project).version
     work(db, first)
-    dependent = next(t for t in tasks if first.code in workflow.dependency_codes(t))
-    for code in workflow.dependency_codes(dependent):
+    dependent = next(t for t in tasks if first.code in task_states.dependency_codes(t))
+    for code in task_states.dependency_codes(dependent):
         other = next(t for t in plan_tasks(db) if t.code == code)
         if other.status != "done":
             work(db, other)
     with db.get_session() as session:
-        lifecycle.start(session=session, project_id=project, task_id=dependent.id, agent_id="a1")
+        task_execution.start(session=session, project_id=project, task_id=dependent.id, agent_id="a1")
         task_context = contexts.content_of(
             contexts.get_active(session=session, project_id=project, task_id=dependent.id)
         )
@@ -219,29 +221,31 @@ def test_review_then_approve_when_the_project_asks_for_it(db, project):
         project_row.require_review = True
         session.add(project_row)
         session.commit()
-    task = workflow.ready_tasks(plan_tasks(db))[0]
+    task = task_states.ready_tasks(plan_tasks(db))[0]
     submitted = work(db, task)
     assert submitted.status == "review"
     with db.get_session() as session:
-        approved = lifecycle.approve(session=session, project_id=project, task_id=task.id)
+        approved = task_execution.approve(session=session, project_id=project, task_id=task.id)
     assert approved.status == "done"
 
 
 def test_block_and_unblock(db, project):
-    task = workflow.ready_tasks(plan_tasks(db))[0]
+    task = task_states.ready_tasks(plan_tasks(db))[0]
     with db.get_session() as session:
-        lifecycle.claim(session=session, project_id=project, task_id=task.id, agent_id="a1")
-        blocked = lifecycle.block(session=session, project_id=project, task_id=task.id, reason="no art", agent_id="a1")
+        task_execution.claim(session=session, project_id=project, task_id=task.id, agent_id="a1")
+        blocked = task_execution.block(
+            session=session, project_id=project, task_id=task.id, reason="no art", agent_id="a1"
+        )
         assert (blocked.status, blocked.blocked_reason, blocked.claimed_by) == ("blocked", "no art", None)
         with pytest.raises(IllegalTransition):
-            lifecycle.start(session=session, project_id=project, task_id=task.id)
-        unblocked = lifecycle.unblock(session=session, project_id=project, task_id=task.id)
+            task_execution.start(session=session, project_id=project, task_id=task.id)
+        unblocked = task_execution.unblock(session=session, project_id=project, task_id=task.id)
         assert (unblocked.status, unblocked.blocked_reason) == ("pending", None)
 
 
 def test_finishing_every_task_completes_the_project_and_reopening_undoes_it(db, project):
     while True:
-        ready = workflow.ready_tasks(plan_tasks(db))
+        ready = task_states.ready_tasks(plan_tasks(db))
         if not ready:
             break
         work(db, ready[0])
@@ -251,7 +255,7 @@ def test_finishing_every_task_completes_the_project_and_reopening_undoes_it(db, 
     assert finished.current_task_id is None
     last = max(plan_tasks(db), key=lambda t: t.idx)
     with db.get_session() as session:
-        lifecycle.reopen(session=session, project_id=project, task_id=last.id, reason="bug")
+        task_execution.reopen(session=session, project_id=project, task_id=last.id, reason="bug")
         reopened = session.get(ProjectDB, project)
         assert reopened.status == "active"
         assert reopened.current_task_id == last.id
@@ -259,45 +263,45 @@ def test_finishing_every_task_completes_the_project_and_reopening_undoes_it(db, 
 
 def test_cancelled_dependencies_no_longer_hold_anything_up(db, project):
     tasks = plan_tasks(db)
-    first = workflow.ready_tasks(tasks)[0]
+    first = task_states.ready_tasks(tasks)[0]
     with db.get_session() as session:
-        lifecycle.cancel(session=session, project_id=project, task_id=first.id, reason="not needed")
+        task_execution.cancel(session=session, project_id=project, task_id=first.id, reason="not needed")
         with pytest.raises(IllegalTransition):
-            lifecycle.cancel(session=session, project_id=project, task_id=first.id)
-    now_ready = {t.code for t in workflow.ready_tasks(plan_tasks(db))}
-    assert any(first.code in workflow.dependency_codes(t) for t in tasks if t.code in now_ready)
+            task_execution.cancel(session=session, project_id=project, task_id=first.id)
+    now_ready = {t.code for t in task_states.ready_tasks(plan_tasks(db))}
+    assert any(first.code in task_states.dependency_codes(t) for t in tasks if t.code in now_ready)
 
 
 def test_tasks_of_a_superseded_plan_cannot_be_worked_on(db, project):
-    old_task = workflow.ready_tasks(plan_tasks(db))[0]
+    old_task = task_states.ready_tasks(plan_tasks(db))[0]
     with db.get_session() as session:
         plans.revise(session=session, project_id=project, version=1, feedback=plans.Feedback(text="again", edits=[]))
         plans.accept(session=session, project_id=project, version=2)
         with pytest.raises(Conflict, match="not to the accepted plan"):
-            lifecycle.start(session=session, project_id=project, task_id=old_task.id)
+            task_execution.start(session=session, project_id=project, task_id=old_task.id)
 
 
 def test_checks_after_the_lock_see_what_other_writers_committed(db, project):
     """A session that read a task before another agent claimed it must not claim it too."""
-    task = workflow.ready_tasks(plan_tasks(db))[0]
+    task = task_states.ready_tasks(plan_tasks(db))[0]
     with db.get_session() as late:
         seen = late.get(TaskDB, task.id)  # read (and cached) before the other agent's claim
         assert seen.claimed_by is None
         late.commit()  # the row stays in the session's identity map (expire_on_commit=False)
         with db.get_session() as first:
-            lifecycle.claim(session=first, project_id=project, task_id=task.id, agent_id="first")
+            task_execution.claim(session=first, project_id=project, task_id=task.id, agent_id="first")
         with pytest.raises(Conflict, match="claimed by first"):
-            lifecycle.claim(session=late, project_id=project, task_id=task.id, agent_id="late")
+            task_execution.claim(session=late, project_id=project, task_id=task.id, agent_id="late")
     with db.read_session() as session:
         assert session.get(TaskDB, task.id).claimed_by == "first"
 
 
 def test_claim_and_start_are_one_transaction_and_move_the_current_task(db, project):
     tasks = plan_tasks(db)
-    first = workflow.ready_tasks(tasks)[0]
+    first = task_states.ready_tasks(tasks)[0]
     with db.get_session() as session:
         assert session.get(ProjectDB, project).current_task_id == first.id
-        claimed = lifecycle.claim(session=session, project_id=project, task_id=first.id, agent_id="a1", start=True)
+        claimed = task_execution.claim(session=session, project_id=project, task_id=first.id, agent_id="a1", start=True)
         assert claimed.status == "in_progress"
         current = session.get(ProjectDB, project).current_task_id
     assert current != first.id  # the current task is one nobody holds
@@ -308,13 +312,13 @@ def test_claim_and_start_are_one_transaction_and_move_the_current_task(db, proje
 def test_long_summaries_never_make_completion_impossible(db, project):
     """The gateway's own context updates stay small: a plan finishes whatever agents write."""
     long_summary = "x" * 20_000
-    while ready := workflow.ready_tasks(plan_tasks(db)):
+    while ready := task_states.ready_tasks(plan_tasks(db)):
         task = ready[0]
         with db.get_session() as session:
-            lifecycle.start(session=session, project_id=project, task_id=task.id, agent_id="a1")
+            task_execution.start(session=session, project_id=project, task_id=task.id, agent_id="a1")
         hand_in(db, task)
         with db.get_session() as session:
-            lifecycle.complete(
+            task_execution.complete(
                 session=session, project_id=project, task_id=task.id, summary=long_summary, agent_id="a1"
             )
     with db.read_session() as session:

@@ -26,9 +26,9 @@ from gateway.app.config import Settings
 from gateway.app.db import DatabaseManager, ProjectDB
 from gateway.app.errors import HistoryGone, NotFound
 from gateway.app.eventbus import EventBus, WakeUp, event_bus_from_url
-from gateway.app.events import CloseCode, EventRead
 from gateway.app.logging import get_logger
-from gateway.app.services import events
+from gateway.app.outbox import CloseCode, EventRead
+from gateway.app.services import event_log
 
 log = get_logger(__name__)
 
@@ -386,9 +386,9 @@ class EventHub:
         def _read() -> list[Frame]:
             with self.db.read_session() as session:
                 if key is ALL:
-                    rows = events.read_all(session=session, after=after, limit=limit)
+                    rows = event_log.read_all(session=session, after=after, limit=limit)
                 else:
-                    rows = events.read(session=session, project_id=key, after=after, limit=limit)
+                    rows = event_log.read(session=session, project_id=key, after=after, limit=limit)
             return [event_frame(row, key) for row in rows]
 
         return await anyio.to_thread.run_sync(_read)
@@ -399,8 +399,8 @@ class EventHub:
         def _head() -> int:
             with self.db.read_session() as session:
                 if key is ALL:
-                    return events.global_head(session=session)
-                return events.head(session=session, project_id=key)
+                    return event_log.global_head(session=session)
+                return event_log.head(session=session, project_id=key)
 
         return await anyio.to_thread.run_sync(_head)
 
@@ -416,7 +416,7 @@ class EventHub:
                     chunk = keys[start : start + _POLL_CHUNK]
                     statement = select(ProjectDB.id, ProjectDB.event_seq).where(col(ProjectDB.id).in_(chunk))
                     heads.update(dict(session.exec(statement).all()))
-                newest = events.global_head(session=session) if watch_all else 0
+                newest = event_log.global_head(session=session) if watch_all else 0
             return heads, newest
 
         heads, newest = await anyio.to_thread.run_sync(_heads)
@@ -466,7 +466,7 @@ async def purge_forever(*, db: DatabaseManager, settings: Settings) -> None:
 
     def _purge() -> int:
         with db.get_session() as session:
-            return events.purge(
+            return event_log.purge(
                 session=session, older_than=older_than, keep_per_project=settings.events_retention_per_project
             )
 

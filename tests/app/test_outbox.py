@@ -1,11 +1,11 @@
-"""gateway/app/events.py: the outbox records with the change and releases only after the commit."""
+"""gateway/app/outbox.py: the outbox records with the change and releases only after the commit."""
 
 import threading
 
 import pytest
 from sqlmodel import select
 
-from gateway.app import events
+from gateway.app import outbox
 from gateway.app.db import EventDB, ProjectDB
 
 
@@ -26,8 +26,8 @@ def published(db):
 
 def test_events_get_gap_free_seqs_and_are_published_after_commit(db, project, published):
     with db.get_session() as session:
-        events.record(session, project_id=project, type="project.updated", data={"n": 1}, actor="user")
-        events.record(session, project_id=project, type="project.updated", data={"n": 2})
+        outbox.record(session, project_id=project, type="project.updated", data={"n": 1}, actor="user")
+        outbox.record(session, project_id=project, type="project.updated", data={"n": 2})
         assert published == []  # nothing leaves before the commit
         session.commit()
     assert [(e.seq, e.data) for e in published] == [(1, {"n": 1}), (2, {"n": 2})]
@@ -39,10 +39,10 @@ def test_events_get_gap_free_seqs_and_are_published_after_commit(db, project, pu
 
 def test_a_rolled_back_change_is_never_announced(db, project, published):
     with db.get_session() as session:
-        events.record(session, project_id=project, type="project.updated", data={})
+        outbox.record(session, project_id=project, type="project.updated", data={})
         session.rollback()
     with db.get_session() as session:
-        events.record(session, project_id=project, type="project.updated", data={"after": True})
+        outbox.record(session, project_id=project, type="project.updated", data={"after": True})
         session.commit()
     assert [(e.seq, e.data) for e in published] == [(1, {"after": True})]
     with db.read_session() as session:
@@ -55,21 +55,21 @@ def test_a_failing_listener_does_not_undo_the_commit(db, project, published):
 
     db.event_listeners.insert(0, broken)
     with db.get_session() as session:
-        events.record(session, project_id=project, type="project.updated", data={})
+        outbox.record(session, project_id=project, type="project.updated", data={})
         session.commit()
     assert len(published) == 1
 
 
 def test_unknown_event_types_are_a_programming_error(db, project):
     with db.get_session() as session, pytest.raises(ValueError, match="unknown event type"):
-        events.record(session, project_id=project, type="nope", data={})
+        outbox.record(session, project_id=project, type="nope", data={})
 
 
 def test_concurrent_writers_get_distinct_contiguous_seqs(db, project, published):
     def write() -> None:
         for _ in range(10):
             with db.get_session() as session:
-                events.record(session, project_id=project, type="project.updated", data={})
+                outbox.record(session, project_id=project, type="project.updated", data={})
                 session.commit()
 
     threads = [threading.Thread(target=write) for _ in range(4)]
@@ -94,7 +94,7 @@ def test_positions_follow_commit_order_across_projects(db, project, backend):
 
     def slow_writer() -> None:
         with db.get_session() as session:
-            events.record(session, project_id=project, type="project.updated", data={"slow": True})
+            outbox.record(session, project_id=project, type="project.updated", data={"slow": True})
             session.flush()
             recorded.set()
             release.wait(10)
@@ -104,7 +104,7 @@ def test_positions_follow_commit_order_across_projects(db, project, backend):
     thread.start()
     assert recorded.wait(10)
     with db.get_session() as session:
-        events.record(session, project_id="q", type="project.updated", data={"fast": True})
+        outbox.record(session, project_id="q", type="project.updated", data={"fast": True})
         session.commit()
     release.set()
     thread.join()
@@ -115,12 +115,12 @@ def test_positions_follow_commit_order_across_projects(db, project, backend):
 
 def test_the_envelope_carries_the_position(db, project, published):
     with db.get_session() as session:
-        events.record(session, project_id=project, type="project.updated", data={})
+        outbox.record(session, project_id=project, type="project.updated", data={})
         session.commit()
     with db.read_session() as session:
         row = session.exec(select(EventDB)).one()
     assert published[0].position == row.id
-    assert events.EventRead.from_row(row) == published[0]
+    assert outbox.EventRead.from_row(row) == published[0]
 
 
 def test_a_deleted_project_leaves_its_last_event_at_a_fresh_position(db, published):
@@ -131,7 +131,7 @@ def test_a_deleted_project_leaves_its_last_event_at_a_fresh_position(db, publish
     with db.get_session() as session:
         projects.create(session=session, data=ProjectCreate(id="gone", name="Gone"))
     with db.get_session() as session:
-        events.record(session, project_id="gone", type="project.updated", data={})
+        outbox.record(session, project_id="gone", type="project.updated", data={})
         session.commit()
     newest = published[-1].position
     with db.get_session() as session:

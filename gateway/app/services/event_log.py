@@ -8,9 +8,9 @@ from sqlmodel import Session, col, select
 
 from gateway.app.db import EventDB, utc_now
 from gateway.app.errors import HistoryGone, InvalidInput
-from gateway.app.events import EventRead
 from gateway.app.logging import get_logger
-from gateway.app.services import projects
+from gateway.app.outbox import EventRead
+from gateway.app.services import lookups
 
 log = get_logger(__name__)
 
@@ -34,7 +34,7 @@ def _beyond_head(after: int, head: int, what: str) -> InvalidInput:
 
 def head(*, session: Session, project_id: str) -> int:
     """The seq of the project's newest event (the position its state is current as of), or NotFound."""
-    return projects.get(session=session, project_id=project_id).event_seq
+    return lookups.get_project(session=session, project_id=project_id).event_seq
 
 
 def oldest_seq(*, session: Session, project_id: str, head: int) -> int:

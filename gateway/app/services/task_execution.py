@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from gateway.app import events, workflow
+from gateway.app import outbox, task_states
 from gateway.app.db import ArtifactDB, ProjectDB, TaskDB, TaskPlanDB, utc_now
 from gateway.app.errors import Conflict, DeliverablesMissing, IllegalTransition, InvalidInput
 from gateway.app.logging import get_logger
@@ -63,14 +63,14 @@ def first_ready(session: Session, plan_id: int, *, by_priority: bool) -> TaskDB 
     while True:
         batch = session.exec(
             select(TaskDB)
-            .where(TaskDB.plan_id == plan_id, TaskDB.status == workflow.PENDING, col(TaskDB.claimed_by).is_(None))
+            .where(TaskDB.plan_id == plan_id, TaskDB.status == task_states.PENDING, col(TaskDB.claimed_by).is_(None))
             .order_by(*order)
             .offset(offset)
             .limit(READY_BATCH)
         ).all()
         if not batch:
             return None
-        codes = {code for task in batch for code in workflow.dependency_codes(task)}
+        codes = {code for task in batch for code in task_states.dependency_codes(task)}
         statuses = (
             dict(
                 session.exec(
@@ -81,7 +81,7 @@ def first_ready(session: Session, plan_id: int, *, by_priority: bool) -> TaskDB 
             else {}
         )
         for task in batch:
-            if workflow.is_ready(task, statuses):  # type: ignore[arg-type]
+            if task_states.is_ready(task, statuses):  # type: ignore[arg-type]
                 return task
         offset += READY_BATCH
 
@@ -91,8 +91,8 @@ def _plan_state(session: Session, plan_id: int) -> tuple[int, int]:
     rows = dict(
         session.exec(select(TaskDB.status, func.count()).where(TaskDB.plan_id == plan_id).group_by(TaskDB.status)).all()
     )
-    done = rows.get(workflow.DONE, 0)
-    open_ = sum(count for status, count in rows.items() if status not in workflow.RESOLVED)
+    done = rows.get(task_states.DONE, 0)
+    open_ = sum(count for status, count in rows.items() if status not in task_states.RESOLVED)
     return open_, done
 
 
@@ -118,7 +118,7 @@ def _holder_check(task: TaskDB, agent_id: str | None, action: str) -> None:
 
 
 def _record(session: Session, project: ProjectDB, task: TaskDB, type_: str, actor: str, **data: Any) -> None:
-    events.record(
+    outbox.record(
         session,
         project_id=project.id,
         type=type_,
@@ -139,8 +139,8 @@ def reap_expired_leases(session: Session, project: ProjectDB) -> list[TaskDB]:
     ).all()
     for task in expired:
         agent = task.claimed_by
-        if task.status == workflow.IN_PROGRESS:
-            task.status = workflow.PENDING
+        if task.status == task_states.IN_PROGRESS:
+            task.status = task_states.PENDING
             task.started_at = None
         task.claimed_by = None
         task.lease_expires_at = None
@@ -193,16 +193,16 @@ def claim(
     lease = _lease(lease_seconds)
     project, task = _begin(session, project_id, task_id)
     assert task is not None
-    if task.claimed_by == agent_id and task.status in (workflow.PENDING, workflow.IN_PROGRESS):
+    if task.claimed_by == agent_id and task.status in (task_states.PENDING, task_states.IN_PROGRESS):
         task.lease_expires_at = utc_now() + lease
         session.add(task)
         _record(session, project, task, "task.claimed", f"agent:{agent_id}", agent_id=agent_id, renewed=True)
-        if start and task.status == workflow.PENDING:
+        if start and task.status == task_states.PENDING:
             _start(session, project, task, agent_id, lease)
         session.commit()
         return task
-    if task.status != workflow.PENDING:
-        raise _illegal(task, "claim", (workflow.PENDING,))
+    if task.status != task_states.PENDING:
+        raise _illegal(task, "claim", (task_states.PENDING,))
     _holder_check(task, agent_id, "claim")
     waiting = _unmet_dependencies(session, task)
     if waiting:
@@ -235,7 +235,7 @@ def _grant(session: Session, project: ProjectDB, task: TaskDB, agent_id: str, le
 
 
 def _unmet_dependencies(session: Session, task: TaskDB) -> list[str]:
-    codes = workflow.dependency_codes(task)
+    codes = task_states.dependency_codes(task)
     if not codes or task.plan_id is None:
         return []
     statuses = dict(
@@ -243,7 +243,7 @@ def _unmet_dependencies(session: Session, task: TaskDB) -> list[str]:
             select(TaskDB.code, TaskDB.status).where(TaskDB.plan_id == task.plan_id, col(TaskDB.code).in_(codes))
         ).all()
     )
-    return [code for code in codes if statuses.get(code) not in workflow.RESOLVED]
+    return [code for code in codes if statuses.get(code) not in task_states.RESOLVED]
 
 
 def claim_next(
@@ -276,8 +276,8 @@ def release(*, session: Session, project_id: str, task_id: int, agent_id: str) -
         )
     task.claimed_by = None
     task.lease_expires_at = None
-    if task.status == workflow.IN_PROGRESS:
-        task.status = workflow.PENDING
+    if task.status == task_states.IN_PROGRESS:
+        task.status = task_states.PENDING
         task.started_at = None
     task.updated_at = utc_now()
     session.add(task)
@@ -296,8 +296,8 @@ def start(
     """Start work on a ready task: in_progress, with its context generated from the global one."""
     project, task = _begin(session, project_id, task_id)
     assert task is not None
-    if task.status != workflow.PENDING:
-        raise _illegal(task, "start", (workflow.PENDING,))
+    if task.status != task_states.PENDING:
+        raise _illegal(task, "start", (task_states.PENDING,))
     _holder_check(task, agent_id, "start")
     if task.claimed_by is not None and agent_id is None:
         raise Conflict(f"Task {task.code or task.id} is claimed by {task.claimed_by}.", claimed_by=task.claimed_by)
@@ -315,7 +315,7 @@ def _start(session: Session, project: ProjectDB, task: TaskDB, agent_id: str | N
     if agent_id is not None:
         task.claimed_by = agent_id
         task.lease_expires_at = utc_now() + lease
-    task.status = workflow.IN_PROGRESS
+    task.status = task_states.IN_PROGRESS
     task.started_at = utc_now()
     task.updated_at = task.started_at
     session.add(task)
@@ -330,11 +330,11 @@ def block(*, session: Session, project_id: str, task_id: int, reason: str, agent
     """Report a blocker: the task waits (and its claim is released) until someone unblocks it."""
     project, task = _begin(session, project_id, task_id)
     assert task is not None
-    allowed = (workflow.PENDING, workflow.IN_PROGRESS)
+    allowed = (task_states.PENDING, task_states.IN_PROGRESS)
     if task.status not in allowed:
         raise _illegal(task, "block", allowed)
     _holder_check(task, agent_id, "block")
-    task.status = workflow.BLOCKED
+    task.status = task_states.BLOCKED
     task.blocked_reason = reason
     task.claimed_by = None
     task.lease_expires_at = None
@@ -351,9 +351,9 @@ def unblock(*, session: Session, project_id: str, task_id: int, note: str | None
     """A blocked task can proceed again: back to pending, ready to be claimed."""
     project, task = _begin(session, project_id, task_id)
     assert task is not None
-    if task.status != workflow.BLOCKED:
-        raise _illegal(task, "unblock", (workflow.BLOCKED,))
-    task.status = workflow.PENDING
+    if task.status != task_states.BLOCKED:
+        raise _illegal(task, "unblock", (task_states.BLOCKED,))
+    task.status = task_states.PENDING
     task.started_at = None
     task.blocked_reason = None
     task.updated_at = utc_now()
@@ -388,8 +388,8 @@ def complete(*, session: Session, project_id: str, task_id: int, summary: str, a
     project, task = _begin(session, project_id, task_id)
     assert task is not None
     actor = f"agent:{agent_id}" if agent_id else "user"
-    if task.status != workflow.IN_PROGRESS:
-        raise _illegal(task, "complete", (workflow.IN_PROGRESS,))
+    if task.status != task_states.IN_PROGRESS:
+        raise _illegal(task, "complete", (task_states.IN_PROGRESS,))
     _holder_check(task, agent_id, "complete")
     missing = missing_deliverables(session, task)
     if missing:
@@ -402,7 +402,7 @@ def complete(*, session: Session, project_id: str, task_id: int, summary: str, a
     task.lease_expires_at = None
     task.updated_at = utc_now()
     if project.require_review:
-        task.status = workflow.REVIEW
+        task.status = task_states.REVIEW
         session.add(task)
         _record(session, project, task, "task.submitted", actor, summary=summary)
     else:
@@ -413,7 +413,7 @@ def complete(*, session: Session, project_id: str, task_id: int, summary: str, a
 
 
 def _finish(session: Session, project: ProjectDB, task: TaskDB, actor: str) -> None:
-    task.status = workflow.DONE
+    task.status = task_states.DONE
     task.completed_at = utc_now()
     session.add(task)
     _record(session, project, task, "task.completed", actor, summary=task.summary)
@@ -428,8 +428,8 @@ def approve(*, session: Session, project_id: str, task_id: int) -> TaskDB:
     """The user accepts a task waiting in review: it is done."""
     project, task = _begin(session, project_id, task_id)
     assert task is not None
-    if task.status != workflow.REVIEW:
-        raise _illegal(task, "approve", (workflow.REVIEW,))
+    if task.status != task_states.REVIEW:
+        raise _illegal(task, "approve", (task_states.REVIEW,))
     _finish(session, project, task, "user")
     session.commit()
     return task
@@ -439,11 +439,11 @@ def reopen(*, session: Session, project_id: str, task_id: int, reason: str | Non
     """Take back a completion (or a cancellation): the task is pending again and the project not completed."""
     project, task = _begin(session, project_id, task_id)
     assert task is not None
-    allowed = (workflow.DONE, workflow.REVIEW, workflow.CANCELLED)
+    allowed = (task_states.DONE, task_states.REVIEW, task_states.CANCELLED)
     if task.status not in allowed:
         raise _illegal(task, "reopen", allowed)
-    was_done = task.status == workflow.DONE
-    task.status = workflow.PENDING
+    was_done = task.status == task_states.DONE
+    task.status = task_states.PENDING
     task.started_at = None
     task.completed_at = None
     task.updated_at = utc_now()
@@ -461,9 +461,11 @@ def cancel(*, session: Session, project_id: str, task_id: int, reason: str | Non
     """Drop a task from the work (it no longer holds up the tasks that depend on it)."""
     project, task = _begin(session, project_id, task_id)
     assert task is not None
-    if task.status in (workflow.DONE, workflow.CANCELLED):
-        raise _illegal(task, "cancel", (workflow.PENDING, workflow.IN_PROGRESS, workflow.REVIEW, workflow.BLOCKED))
-    task.status = workflow.CANCELLED
+    if task.status in (task_states.DONE, task_states.CANCELLED):
+        raise _illegal(
+            task, "cancel", (task_states.PENDING, task_states.IN_PROGRESS, task_states.REVIEW, task_states.BLOCKED)
+        )
+    task.status = task_states.CANCELLED
     task.claimed_by = None
     task.lease_expires_at = None
     task.updated_at = utc_now()
