@@ -104,6 +104,9 @@ class TaskDB(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, description="Agent holding the task's lease")
     lease_expires_at: datetime | None = Field(default=None, description="When the agent's lease runs out")
 
+    # 005: milestones
+    milestone: str | None = Field(default=None, description="Key of the plan milestone the task belongs to")
+
     __table_args__ = (
         Index("uq_tasks_plan_code", "plan_id", "code", unique=True),
         Index("ix_tasks_plan_status", "plan_id", "status"),
@@ -165,6 +168,9 @@ class TaskPlanDB(SQLModel, table=True):
     details: str | None = Field(default=None, description="JSON: planner, template, fallbacks, scope")
     decision_reason: str | None = Field(default=None, description="Why it was rejected or superseded")
     decided_at: datetime | None = Field(default=None, description="When it was accepted or superseded")
+
+    # 005: milestones
+    milestones: str | None = Field(default=None, description="JSON array of milestones {key, title, goal}, in order")
 
     __table_args__ = (Index("uq_task_plans_project_version", "project_id", "version", unique=True),)
 

@@ -5,6 +5,19 @@ from sqlmodel import select
 
 from gateway.app.db import EventDB, TaskDB
 
+EDITABLE = {
+    "code",
+    "idx",
+    "title",
+    "description",
+    "discipline",
+    "acceptance_criteria",
+    "deliverables",
+    "estimates",
+    "priority",
+    "dependencies",
+    "mcp_tools",
+}
 BRIEF = {
     "title": "Star Courier",
     "pitch": "A courier sprints across a collapsing space station to deliver parcels on time.",
@@ -267,3 +280,58 @@ def test_replanning_carries_artifacts_of_a_task_not_started_yet(client, project)
     carried = next(t for t in accepted["tasks"] if t["code"] == first["code"])
     assert carried["status"] == "pending"
     assert client.get(f"/api/v1/projects/sc/artifacts/{uploaded['id']}").json()["task_id"] == carried["id"]
+
+
+def test_plans_have_milestones_and_edits_move_tasks_between_them(client, project):
+    plan = propose(client)
+    keys = [m["key"] for m in plan["milestones"]]
+    assert keys[0] == "prototype"
+    assert all(m["title"] for m in plan["milestones"])
+    assert all(t["milestone"] in keys for t in plan["tasks"])
+    listed = client.get("/api/v1/projects/sc/plans").json()["items"][0]
+    assert listed["milestones"] == plan["milestones"]
+
+    task = next(t for t in plan["tasks"] if t["milestone"] == "prototype" and not t["dependencies"])
+    response = client.post(
+        "/api/v1/projects/sc/plans/1/edits",
+        json={
+            "edits": [
+                {"op": "edit", "code": task["code"], "changes": {"milestone": "alpha"}},
+                {"op": "edit_milestone", "key": "beta", "title": "Content complete"},
+                {"op": "add_milestone", "milestone": {"key": "demo", "title": "Steam demo"}, "after": "alpha"},
+            ]
+        },
+    )
+    assert response.status_code == 201, response.text
+    edited = response.json()
+    assert next(t for t in edited["tasks"] if t["code"] == task["code"])["milestone"] == "alpha"
+    diff = client.get("/api/v1/projects/sc/plans/diff", params={"from": 1, "to": 2}).json()
+    changed = {c["code"]: c["fields"] for c in diff["changed"]}
+    assert changed[task["code"]]["milestone"] == {"old": "prototype", "new": "alpha"}
+    assert [m["key"] for m in diff["milestones"]["added"]] == ["demo"]
+    assert diff["milestones"]["changed"] == [
+        {"key": "beta", "title": "Content complete", "fields": {"title": {"old": "Beta", "new": "Content complete"}}}
+    ]
+    assert (diff["milestones"]["removed"], diff["milestones"]["reordered"]) == ([], False)
+
+    bad = client.post(
+        "/api/v1/projects/sc/plans/2/edits",
+        json={"edits": [{"op": "edit", "code": task["code"], "changes": {"milestone": "gold"}}]},
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["type"] == "milestone_unknown"
+
+
+def test_a_whole_plan_breaking_the_milestone_rules_is_refused(client, project):
+    plan = propose(client)
+    draft = {
+        "summary": "Mine",
+        "milestones": [{"key": "one", "title": "One"}, {"key": "two", "title": "Two"}],
+        "tasks": [
+            {k: v for k, v in t.items() if k in EDITABLE} | {"milestone": "two" if t["idx"] == 0 else "one"}
+            for t in plan["tasks"]
+        ],
+    }
+    response = client.post("/api/v1/projects/sc/plans/1/edits", json={"plan": draft})
+    assert response.status_code == 422
+    assert {e["type"] for e in response.json()["errors"]} == {"milestone_order"}

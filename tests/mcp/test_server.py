@@ -4,6 +4,7 @@ import base64
 import json
 import sys
 from pathlib import Path
+from unittest.mock import ANY
 
 import anyio
 import pytest
@@ -191,6 +192,14 @@ async def test_resources_and_the_prompt(server, project):
         plan = json.loads((await agent.read_resource("gateway://projects/crates/plan")).contents[0].text)
         assert plan["version"] == 1
         assert plan["tasks"][0]["code"] == "T-001"
+        assert [m["key"] for m in plan["milestones"]][:2] == ["prototype", "vertical-slice"]
+        assert plan["tasks"][0]["milestone"] == "prototype"
+        assert {t["milestone"] for t in plan["tasks"]} == {m["key"] for m in plan["milestones"]}
+        status = payload(await agent.call_tool("project_status", {"project_id": "crates"}))
+        assert status["milestones"][0] == {"key": "prototype", "title": "Prototype", "tasks": ANY, "done": 0}
+        briefing = payload(await agent.call_tool("get_task", {"project_id": "crates", "task": "T-001"}))
+        assert briefing["task"]["milestone"]["key"] == "prototype"
+        assert briefing["task"]["milestone"]["goal"].startswith("The core loop")
         context = json.loads((await agent.read_resource("gateway://projects/crates/context")).contents[0].text)
         assert context["game"]["genre"] == "puzzle"
         prompt = await agent.get_prompt("work_on_project", {"project_id": "crates", "agent_id": "a1"})

@@ -156,6 +156,6 @@ def test_a_draft_round_trips_through_details(plan: PlanDraft) -> None:
     assert details["template"] == "platformer-2d/godot"
     assert details["template_keys"][plan.tasks[0].code] == plan.tasks[0].template_key
     rows = [t.model_dump(exclude={"template_key"}) for t in plan.tasks]  # what task rows hold
-    restored = PlanDraft.from_parts(summary=plan.summary, tasks=rows, details=details)
+    restored = PlanDraft.from_parts(summary=plan.summary, tasks=rows, details=details, milestones=plan.milestones)
     assert restored.model_dump() == plan.model_dump()
     assert PlanDraft.from_parts(summary="S", tasks=plan.tasks[:1]).template is None

@@ -32,8 +32,9 @@ WRITE_PROBLEMS = problems(404, 409, 413, 422)
 
 def _summary(session: Session, plan: TaskPlanDB, *, count: int, base_version: int | None) -> dict:
     return {
-        **plan.model_dump(exclude={"feedback", "details"}),
+        **plan.model_dump(exclude={"feedback", "details", "milestones"}),
         "feedback": json.loads(plan.feedback) if plan.feedback else None,
+        "milestones": plans.milestones_of(plan),
         "details": json.loads(plan.details or "{}"),
         "based_on_version": base_version,
         "task_count": count,

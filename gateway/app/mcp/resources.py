@@ -27,7 +27,7 @@ def register(server: MCPServer, deps: Deps) -> None:
 
     @server.resource("gateway://projects/{project_id}/plan", mime_type="application/json")
     def active_plan(project_id: str) -> str:
-        """The project's accepted plan: tasks in order with status and dependencies."""
+        """The project's accepted plan: milestones, and tasks in order with milestone, status and dependencies."""
         with db.read_session() as session:
             plan = plans.active(session=session, project_id=project_id)
             rows = plans.tasks_of(session=session, plan=plan)
@@ -35,10 +35,12 @@ def register(server: MCPServer, deps: Deps) -> None:
                 {
                     "version": plan.version,
                     "summary": plan.summary,
+                    "milestones": plans.milestones_of(plan),
                     "tasks": [
                         {
                             "code": t.code,
                             "title": t.title,
+                            "milestone": t.milestone,
                             "status": t.status,
                             "priority": t.priority,
                             "dependencies": json.loads(t.dependencies or "[]"),

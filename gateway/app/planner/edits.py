@@ -14,15 +14,19 @@ from typing import Any
 from gateway.app.errors import InvalidInput
 from gateway.app.planner.catalogue import Catalogue
 from gateway.app.planner.models import (
+    AddMilestone,
     AddTask,
     ChangeScope,
+    EditMilestone,
     EditTask,
     Feedback,
     GameBrief,
     MergeTasks,
+    Milestone,
     MoveTask,
     NewTask,
     PlanDraft,
+    RemoveMilestone,
     RemoveTask,
     Scope,
     SplitTask,
@@ -41,6 +45,7 @@ EDITABLE = (
     "estimates",
     "priority",
     "mcp_tools",
+    "milestone",
 )
 _NUMBER = re.compile(r"^T-(\d+)$")
 
@@ -69,8 +74,11 @@ class WorkingPlan:
     choices: list[str]
     template: str | None
     generation_notes: list[str]
+    milestones: list[dict[str, Any]] = field(default_factory=list)
     moves: list[tuple[str, str | None]] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
+    pinned: set[str] = field(default_factory=set)
+    followed: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, draft: PlanDraft) -> "WorkingPlan":
@@ -85,7 +93,12 @@ class WorkingPlan:
             choices=list(draft.features),
             template=draft.template,
             generation_notes=[n for n in draft.notes if not n.startswith(REVISION)],
+            milestones=[m.model_dump() for m in draft.milestones],
         )
+
+    def milestone_keys(self) -> list[str]:
+        """The plan's milestone keys in order."""
+        return [m["key"] for m in self.milestones]
 
     def next_code(self) -> str:
         """The next free code above every code used so far."""
@@ -136,6 +149,11 @@ class _Checker:
             elif dep not in self.plan.tasks:
                 self.add([*loc, j], f"{dep} is not a task of the plan", "dependency_unknown")
 
+    def milestone(self, loc: list[Any], key: str | None) -> None:
+        if key is not None and key not in self.plan.milestone_keys():
+            known = ", ".join(self.plan.milestone_keys()) or "none"
+            self.add(loc, f"{key!r} is not a milestone of the plan (milestones: {known})", "milestone_unknown")
+
     def tools(self, loc: list[Any], refs: list[str]) -> None:
         for j, ref in enumerate(refs):
             if not self.catalogue.is_known(ref):
@@ -146,10 +164,12 @@ class _Checker:
     def new_task(self, loc: list[Any], task: NewTask) -> None:
         self.dependencies([*loc, "dependencies"], task.dependencies)
         self.tools([*loc, "mcp_tools"], task.mcp_tools)
+        self.milestone([*loc, "milestone"], task.milestone)
 
     def changes(self, loc: list[Any], changes: dict[str, Any], *, own: str | None) -> None:
         self.dependencies([*loc, "dependencies"], changes.get("dependencies", []), own=own)
         self.tools([*loc, "mcp_tools"], changes.get("mcp_tools", []))
+        self.milestone([*loc, "milestone"], changes.get("milestone"))
 
 
 def _new_fields(task: NewTask) -> dict[str, Any]:
@@ -171,6 +191,8 @@ def _add(plan: WorkingPlan, edit: AddTask, check: _Checker) -> None:
     else:
         code = plan.next_code()
     plan.tasks[code] = _new_fields(edit.task)
+    if edit.task.milestone is not None:
+        plan.pinned.add(code)
     if edit.after is not None:
         position = plan.order.index(edit.after) + 1
     elif edit.task.idx is not None:
@@ -196,6 +218,8 @@ def _edit(plan: WorkingPlan, edit: EditTask, check: _Checker) -> None:
     if check.problems:
         return
     plan.tasks[edit.code].update(changes)
+    if "milestone" in changes:
+        plan.pinned.add(edit.code)
     plan.labels.append(f"edited {edit.code} ({', '.join(changes) or 'nothing'})")
 
 
@@ -226,6 +250,7 @@ def _split(plan: WorkingPlan, edit: SplitTask, check: _Checker) -> None:
             chosen.add(part.code)
         check.dependencies([*loc, "dependencies"], part.dependencies, own=edit.code if k == 0 else None)
         check.tools([*loc, "mcp_tools"], part.mcp_tools)
+        check.milestone([*loc, "milestone"], part.milestone)
     if check.problems:
         return
     original = plan.tasks[edit.code]
@@ -239,6 +264,7 @@ def _split(plan: WorkingPlan, edit: SplitTask, check: _Checker) -> None:
     pieces = {}
     for k, (code, part) in enumerate(zip(codes, edit.into, strict=True)):
         fields = _new_fields(part)
+        _part_milestone(plan, code, fields, original)
         if k == 0:
             fields["template_key"] = original["template_key"]
             fields["dependencies"] = _dedupe(original["dependencies"] + part.dependencies)
@@ -251,6 +277,14 @@ def _split(plan: WorkingPlan, edit: SplitTask, check: _Checker) -> None:
     position = plan.order.index(edit.code)
     plan.order[position : position + 1] = codes
     plan.labels.append(f"split {edit.code} into {', '.join(codes)}")
+
+
+def _part_milestone(plan: WorkingPlan, code: str, fields: dict[str, Any], original: dict[str, Any]) -> None:
+    """A split part stays in the original's milestone unless it names its own (then it is the user's choice)."""
+    if fields.get("milestone") is not None:
+        plan.pinned.add(code)
+    else:
+        fields["milestone"] = original.get("milestone")
 
 
 def _merge(plan: WorkingPlan, edit: MergeTasks, check: _Checker) -> None:
@@ -296,6 +330,127 @@ def _merge(plan: WorkingPlan, edit: MergeTasks, check: _Checker) -> None:
         plan.redirect(code, survivor, skip={survivor})
     merged.update(into)
     plan.labels.append(f"merged {', '.join(edit.codes)} into {survivor}")
+
+
+def _add_milestone(plan: WorkingPlan, edit: AddMilestone, check: _Checker) -> None:
+    key = edit.milestone.key
+    if key in plan.milestone_keys():
+        check.add(["milestone", "key"], f"milestone {key!r} already exists", "milestone_duplicate")
+    if edit.after is not None and edit.before is not None:
+        check.add(["before"], "give 'after' or 'before', not both", "milestone_position")
+    check.milestone(["after"], edit.after)
+    check.milestone(["before"], edit.before)
+    if check.problems:
+        return
+    keys = plan.milestone_keys()
+    if edit.after is not None:
+        position = keys.index(edit.after) + 1
+    elif edit.before is not None:
+        position = keys.index(edit.before)
+    else:
+        position = len(keys)
+    plan.milestones.insert(position, edit.milestone.model_dump())
+    if not keys:
+        # The plan had no milestones: every task joins the first one.
+        for task in plan.tasks.values():
+            task["milestone"] = key
+    plan.labels.append(f"added milestone {key}")
+
+
+def _edit_milestone(plan: WorkingPlan, edit: EditMilestone, check: _Checker) -> None:
+    check.milestone(["key"], edit.key)
+    if edit.new_key is not None and edit.new_key != edit.key and edit.new_key in plan.milestone_keys():
+        check.add(["new_key"], f"milestone {edit.new_key!r} already exists", "milestone_duplicate")
+    if check.problems:
+        return
+    milestone = plan.milestones[plan.milestone_keys().index(edit.key)]
+    changed = []
+    if edit.title is not None and edit.title != milestone["title"]:
+        milestone["title"] = edit.title
+        changed.append(f"title '{edit.title}'")
+    if "goal" in edit.model_fields_set and edit.goal != milestone["goal"]:
+        milestone["goal"] = edit.goal
+        changed.append("goal")
+    if edit.new_key is not None and edit.new_key != edit.key:
+        milestone["key"] = edit.new_key
+        for task in plan.tasks.values():
+            if task.get("milestone") == edit.key:
+                task["milestone"] = edit.new_key
+        changed.append(f"key {edit.new_key}")
+    plan.labels.append(f"edited milestone {edit.key} ({', '.join(changed) or 'nothing'})")
+
+
+def _remove_milestone(plan: WorkingPlan, edit: RemoveMilestone, check: _Checker) -> None:
+    check.milestone(["key"], edit.key)
+    check.milestone(["into"], edit.into)
+    if edit.into is not None and edit.into == edit.key:
+        check.add(["into"], "a milestone's tasks cannot move into the milestone being removed", "milestone_into")
+    if check.problems:
+        return
+    keys = plan.milestone_keys()
+    position = keys.index(edit.key)
+    into = edit.into
+    if into is None and len(keys) > 1:
+        into = keys[position + 1] if position + 1 < len(keys) else keys[position - 1]
+    del plan.milestones[position]
+    moved = [code for code in plan.order if plan.tasks[code].get("milestone") == edit.key]
+    for code in moved:
+        plan.tasks[code]["milestone"] = into
+    where = f", its {len(moved)} tasks moved to {into}" if into and moved else ""
+    plan.labels.append(f"removed milestone {edit.key}{where}")
+
+
+def _settle_milestones(plan: WorkingPlan, order: list[str]) -> None:
+    """Give every task a milestone and keep dependencies out of later milestones.
+
+    A task without one joins the milestone of the task before it (or of its latest dependency). Where a task
+    would wait for a task of a later milestone, the side the user did not place this revision gives way: the
+    dependent moves later, or else the dependency moves earlier. What moved is reported in the notes.
+    """
+    keys = plan.milestone_keys()
+    if not keys:
+        for task in plan.tasks.values():
+            task["milestone"] = None
+        return
+    rank = {key: i for i, key in enumerate(keys)}
+    previous = keys[0]
+    for code in order:
+        task = plan.tasks[code]
+        if task.get("milestone") not in rank:
+            task["milestone"] = previous
+        previous = task["milestone"]
+    _resolve_milestone_order(plan, order, rank)
+
+
+def _resolve_milestone_order(plan: WorkingPlan, order: list[str], rank: dict[str, int]) -> None:
+    """Pull the dependencies of tasks placed earlier forward, then push dependents of later tasks back."""
+    keys = plan.milestone_keys()
+    level = {code: rank[plan.tasks[code]["milestone"]] for code in order}
+    dependents: dict[str, list[str]] = {code: [] for code in order}
+    for code in order:
+        for dep in plan.tasks[code]["dependencies"]:
+            if dep in dependents:
+                dependents[dep].append(code)
+    pulled: set[str] = set()
+    for code in reversed(order):
+        if code in plan.pinned:
+            continue
+        caps = [level[d] for d in dependents[code] if d in plan.pinned or d in pulled]
+        if caps and min(caps) < level[code]:
+            level[code] = min(caps)
+            pulled.add(code)
+    pushed: set[str] = set()
+    for code in order:
+        if code in plan.pinned:
+            continue
+        floor = max((level[d] for d in plan.tasks[code]["dependencies"] if d in level), default=level[code])
+        if floor > level[code]:
+            level[code] = floor
+            pushed.add(code)
+    for code in order:
+        if code in pulled | pushed and keys[level[code]] != plan.tasks[code]["milestone"]:
+            plan.tasks[code]["milestone"] = keys[level[code]]
+            plan.followed.append(f"{code} → {keys[level[code]]}")
 
 
 def _choices(current: list[str], add: list[str], remove: list[str]) -> list[str]:
@@ -347,9 +502,34 @@ def _scope(plan: WorkingPlan, edit: ChangeScope, check: _Checker, brief: GameBri
     if scope != plan.scope:
         changes.append(f"scope {plan.scope} → {scope}")
     changes += [f"+{f}" for f in edit.add_features] + [f"-{f}" for f in edit.remove_features]
+    plan.milestones = _merge_milestones(plan, old, new)
     plan.scope, plan.choices = scope, choices
     plan.generation_notes = [*new_context.fallbacks, *new.notes]
     plan.labels.append(f"rebuilt from the template ({', '.join(changes) or 'same scope and features'})")
+
+
+def _merge_milestones(plan: WorkingPlan, old: Blueprint, new: Blueprint) -> list[dict[str, Any]]:
+    """The new template's milestones (keeping the user's titles and goals) plus the milestones the user added."""
+    old_template = {m.key: m.model_dump() for m in old.milestones}
+    current = {m["key"]: m for m in plan.milestones}
+    if not current:
+        return [m.model_dump() for m in new.milestones]
+    used = {task.get("milestone") for task in plan.tasks.values()}
+    merged = []
+    for milestone in new.milestones:
+        mine = current.get(milestone.key)
+        if mine is not None and mine != old_template.get(milestone.key):
+            merged.append(mine)
+        elif mine is not None or milestone.key in used:
+            merged.append(milestone.model_dump())
+    keys = [m["key"] for m in merged]
+    for position, milestone in enumerate(plan.milestones):
+        if milestone["key"] in keys or milestone["key"] in old_template:
+            continue
+        anchor = next((m["key"] for m in reversed(plan.milestones[:position]) if m["key"] in keys), None)
+        merged.insert(0 if anchor is None else keys.index(anchor) + 1, milestone)
+        keys = [m["key"] for m in merged]
+    return merged
 
 
 def _rebuild_task(
@@ -400,6 +580,9 @@ _HANDLERS: dict[str, Callable[[WorkingPlan, Any, _Checker, GameBrief], None]] = 
     "split": lambda plan, edit, check, _brief: _split(plan, edit, check),
     "merge": lambda plan, edit, check, _brief: _merge(plan, edit, check),
     "scope": _scope,
+    "add_milestone": lambda plan, edit, check, _brief: _add_milestone(plan, edit, check),
+    "edit_milestone": lambda plan, edit, check, _brief: _edit_milestone(plan, edit, check),
+    "remove_milestone": lambda plan, edit, check, _brief: _remove_milestone(plan, edit, check),
 }
 
 
@@ -420,8 +603,11 @@ def revise(*, previous: PlanDraft, brief: GameBrief, feedback: Feedback | None, 
         edits_word = "edit" if refused == 1 else "edits"
         raise InvalidInput(f"{refused} of the {len(edits)} {edits_word} cannot be applied.", errors=problems)
 
-    wanted = {code: i for i, code in enumerate(plan.order)}
-    order = stable_order(plan.order, {c: t["dependencies"] for c, t in plan.tasks.items()}, wanted) or plan.order
+    deps = {c: t["dependencies"] for c, t in plan.tasks.items()}
+    _settle_milestones(plan, stable_order(plan.order, deps, {c: i for i, c in enumerate(plan.order)}) or plan.order)
+    milestone_rank = {key: i for i, key in enumerate(plan.milestone_keys())}
+    wanted = {code: (milestone_rank.get(plan.tasks[code]["milestone"], 0), i) for i, code in enumerate(plan.order)}
+    order = stable_order(plan.order, deps, wanted) or plan.order
     position = {code: i for i, code in enumerate(order)}
     for task in plan.tasks.values():
         task["dependencies"] = sorted(task["dependencies"], key=lambda d: position.get(d, len(order)))
@@ -433,6 +619,7 @@ def revise(*, previous: PlanDraft, brief: GameBrief, feedback: Feedback | None, 
         summary = previous.summary
     return PlanDraft(
         summary=summary,
+        milestones=[Milestone.model_validate(m) for m in plan.milestones],
         tasks=tasks,
         notes=_revision_notes(plan, order, len(edits), feedback)[:200],
         template=plan.template,
@@ -456,7 +643,15 @@ def _revision_notes(plan: WorkingPlan, order: list[str], count: int, feedback: F
         position = order.index(code)
         expected = 0 if after is None else (order.index(after) + 1 if after in plan.tasks else position)
         if position != expected:
-            notes.append(f"{REVISION}{code} was placed after its dependencies, not exactly where the move asked.")
+            notes.append(
+                f"{REVISION}{code} was placed after its dependencies and inside its milestone, not exactly where the "
+                "move asked (change its milestone to move it into another one)."
+            )
+    if plan.followed:
+        notes.append(
+            f"{REVISION}to keep every task after the tasks it depends on, these tasks changed milestone too: "
+            f"{'; '.join(plan.followed)}."
+        )
     if feedback and feedback.text:
         notes.append(
             f"{REVISION}the free-text feedback ({len(feedback.text)} characters) is kept with this version for an LLM "

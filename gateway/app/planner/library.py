@@ -55,6 +55,7 @@ class TaskSpec:
     engine_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     origin: str = "common"
     essential: bool = False
+    milestone: str | None = None
 
     def for_engine(self, engine: str) -> "TaskSpec":
         """The task with its per-engine overrides applied."""
@@ -144,6 +145,17 @@ class Library:
     platform_aliases: dict[str, tuple[str, ...]]
     platform_names: dict[str, str]
     feature_aliases: dict[str, str]
+    milestones: dict[str, tuple[str, ...]]
+    milestone_specs: dict[str, dict[str, str]]
+    milestone_rules: dict[str, dict[str, tuple[str, ...]]]
+
+    def milestone_of(self, spec: TaskSpec, scope: str) -> str:
+        """The milestone a task template goes to in a plan of this scope, before its dependencies are considered."""
+        keys = self.milestones[scope]
+        if spec.milestone in keys:
+            return spec.milestone
+        row = "feature" if spec.origin.startswith("feature ") and spec.scope == "prototype" else spec.scope
+        return self.milestone_rules[scope][row][min(max(spec.stage, 1), 6) - 1]
 
 
 def normalise_text(value: str) -> str:
@@ -221,6 +233,7 @@ def with_changes(spec: TaskSpec, changes: dict[str, Any]) -> TaskSpec:
             "points",
             "hours",
             "essential",
+            "milestone",
         }:
             data[name] = value
         else:
@@ -263,6 +276,7 @@ def _task(entry: dict[str, Any], origin: str) -> TaskSpec:
             engine_overrides=dict(entry.get("engines", {})),
             origin=origin,
             essential=bool(entry.get("essential", False)),
+            milestone=entry.get("milestone"),
         )
     except KeyError as missing:
         raise TemplateError(f"{origin} task {key}: missing field {missing}") from None
@@ -334,6 +348,25 @@ def _feature(data: dict[str, Any]) -> FeatureSpec:
     )
 
 
+def _check_milestones(library: Library) -> None:
+    """Every scope lists known milestones, and every rule and task names a milestone of its scope's list."""
+    for scope in SCOPES:
+        keys = library.milestones.get(scope)
+        if not keys or scope not in library.milestone_rules:
+            raise TemplateError(f"common.toml: scope {scope!r} has no milestones or no milestone rules")
+        for key in keys:
+            if key not in library.milestone_specs:
+                raise TemplateError(f"common.toml: milestone {key!r} of scope {scope!r} has no [milestone_specs]")
+        for row, named in library.milestone_rules[scope].items():
+            if len(named) != 6 or any(key not in keys for key in named):
+                raise TemplateError(f"common.toml: milestone rule {scope}.{row} must name 6 milestones of {keys}")
+    tasks = [*library.common, *(t for g in library.genres.values() for t in g.tasks)]
+    tasks += [t for f in library.features.values() for t in f.tasks]
+    for task in tasks:
+        if task.milestone is not None and task.milestone not in library.milestone_specs:
+            raise TemplateError(f"{task.origin} task {task.key}: unknown milestone {task.milestone!r}")
+
+
 @cache
 def load_library() -> Library:
     """The packaged templates (read once per process)."""
@@ -351,7 +384,7 @@ def load_library() -> Library:
     for feature in features.values():
         for spelling in (feature.key, feature.name, *feature.aliases):
             feature_aliases[normalise_text(spelling)] = feature.key
-    return Library(
+    library = Library(
         engines=engines,
         genres=genres,
         features=features,
@@ -361,7 +394,14 @@ def load_library() -> Library:
         platform_aliases=platform_aliases,
         platform_names=dict(common["platform_names"]),
         feature_aliases=feature_aliases,
+        milestones={scope: tuple(keys) for scope, keys in common["milestones"].items()},
+        milestone_specs={key: dict(spec) for key, spec in common["milestone_specs"].items()},
+        milestone_rules={
+            scope: {row: tuple(keys) for row, keys in rows.items()} for scope, rows in common["milestone_rules"].items()
+        },
     )
+    _check_milestones(library)
+    return library
 
 
 def normalise_feature(value: str) -> str:

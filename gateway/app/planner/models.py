@@ -12,11 +12,23 @@ DISCIPLINES: tuple[Discipline, ...] = ("design", "programming", "art", "audio", 
 CATEGORIES: tuple[ArtifactCategory, ...] = ("code", "asset", "document", "screenshot")
 SCOPES: tuple[Scope, ...] = ("prototype", "mvp", "full")
 CODE_PATTERN = r"^T-\d{3,}$"
+MILESTONE_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 MAX_TASKS = 2000
+MAX_MILESTONES = 20
 
 Code = Annotated[str, Field(pattern=CODE_PATTERN, description="Stable task code, T-001 and up", examples=["T-004"])]
 Title = Annotated[str, Field(min_length=1, max_length=300)]
 Text = Annotated[str, Field(max_length=20_000)]
+MilestoneKey = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=50,
+        pattern=MILESTONE_PATTERN,
+        description="A milestone's key: lower-case words joined by dashes",
+        examples=["vertical-slice"],
+    ),
+]
 ToolRef = Annotated[
     str,
     Field(
@@ -45,6 +57,11 @@ _DELIVERABLE_EXAMPLE = {
     "required": True,
     "description": "CharacterBody2D movement: run, variable jump, coyote time, jump buffer",
 }
+_MILESTONE_EXAMPLE = {
+    "key": "prototype",
+    "title": "Prototype",
+    "goal": "The core loop is playable with placeholder art, and a playtest says whether it is fun.",
+}
 _TASK_EXAMPLE = {
     "code": "T-004",
     "idx": 3,
@@ -57,6 +74,7 @@ _TASK_EXAMPLE = {
     "priority": 5,
     "dependencies": ["T-002", "T-003"],
     "mcp_tools": ["godot.run_project", "godot.get_debug_output", "filesystem.edit_file"],
+    "milestone": "prototype",
     "template_key": "player-controller",
 }
 _NEW_TASK_EXAMPLE = {k: v for k, v in _TASK_EXAMPLE.items() if k not in {"code", "idx", "template_key"}}
@@ -151,6 +169,18 @@ class Deliverable(BaseModel):
     description: str | None = Field(default=None, max_length=1000, description="What the file holds")
 
 
+class Milestone(BaseModel):
+    """A stage of the plan (prototype, vertical slice, alpha…): tasks are grouped into milestones, in order."""
+
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [_MILESTONE_EXAMPLE]}
+    )
+
+    key: MilestoneKey
+    title: Title = Field(description="The milestone's name as people say it")
+    goal: Text | None = Field(default=None, description="What is true when the milestone is reached")
+
+
 class _TaskFields(BaseModel):
     """The fields a task shares with the tasks a user adds."""
 
@@ -170,6 +200,11 @@ class _TaskFields(BaseModel):
     )
     mcp_tools: list[ToolRef] = Field(
         default_factory=list, max_length=30, description="Suggested MCP tools, `server` or `server.tool`"
+    )
+    milestone: MilestoneKey | None = Field(
+        default=None,
+        description="Key of the plan milestone the task belongs to; required when the plan has milestones (a task "
+        "added by an edit without one joins the milestone of the task before it)",
     )
 
 
@@ -197,6 +232,7 @@ class PlanDraft(BaseModel):
             "examples": [
                 {
                     "summary": "MVP plan for Star Courier, a 2D platformer in Godot 4: 26 tasks, 104 story points.",
+                    "milestones": [_MILESTONE_EXAMPLE],
                     "tasks": [_TASK_EXAMPLE],
                     "notes": ["Feature 'leaderboards' left out as the brief asked."],
                     "template": "platformer-2d/godot",
@@ -209,6 +245,12 @@ class PlanDraft(BaseModel):
     )
 
     summary: Text = Field(description="The plan in a paragraph, including any template fallback and why")
+    milestones: list[Milestone] = Field(
+        default_factory=list,
+        max_length=MAX_MILESTONES,
+        description="The plan's milestones in order (empty = no milestones); every task then names one, and no task "
+        "depends on a task of a later milestone",
+    )
     tasks: list[TaskDraft] = Field(max_length=MAX_TASKS, description="Tasks in idx order")
     notes: list[Annotated[str, Field(max_length=5000)]] = Field(
         default_factory=list,
@@ -245,9 +287,15 @@ class PlanDraft(BaseModel):
 
     @classmethod
     def from_parts(
-        cls, *, summary: str, tasks: list["TaskDraft | dict[str, Any]"], details: dict[str, Any] | None = None
+        cls,
+        *,
+        summary: str,
+        tasks: list["TaskDraft | dict[str, Any]"],
+        details: dict[str, Any] | None = None,
+        milestones: list["Milestone | dict[str, Any]"] | None = None,
     ) -> "PlanDraft":
-        """Rebuild a draft from a stored summary, task rows (TaskDraft fields) and the `details()` it was saved with."""
+        """Rebuild a draft from a stored summary, task rows (TaskDraft fields), the `details()` it was saved with
+        and its milestones."""
         details = details or {}
         keys = details.get("template_keys", {})
         rows = []
@@ -258,6 +306,7 @@ class PlanDraft(BaseModel):
             rows.append(row)
         return cls(
             summary=summary,
+            milestones=list(milestones or []),
             tasks=rows,
             notes=details.get("notes", []),
             template=details.get("template"),
@@ -296,6 +345,10 @@ class TaskChanges(BaseModel):
     priority: int | None = Field(default=None, ge=1, le=5, description="New priority, 1 to 5")
     dependencies: list[Code] | None = Field(default=None, max_length=100, description="Replaces the dependencies")
     mcp_tools: list[ToolRef] | None = Field(default=None, max_length=30, description="Replaces the suggested tools")
+    milestone: MilestoneKey | None = Field(
+        default=None,
+        description="Moves the task to this milestone; tasks that would then depend on a later milestone follow it",
+    )
 
     @field_validator("*")
     @classmethod
@@ -401,8 +454,69 @@ class ChangeScope(BaseModel):
         return _canonical_features(value)
 
 
+class AddMilestone(BaseModel):
+    """Add a milestone (at the end, or right after or before another one)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "op": "add_milestone",
+                    "milestone": {"key": "post-launch", "title": "Post-launch", "goal": "First content update"},
+                    "after": "release",
+                }
+            ]
+        },
+    )
+
+    op: Literal["add_milestone"]
+    milestone: Milestone
+    after: MilestoneKey | None = Field(default=None, description="Place it right after this milestone")
+    before: MilestoneKey | None = Field(default=None, description="Place it right before this milestone")
+
+
+class EditMilestone(BaseModel):
+    """Rename a milestone (its title, its key or both) or change its goal; its tasks follow a new key."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={"examples": [{"op": "edit_milestone", "key": "alpha", "title": "Feature complete"}]},
+    )
+
+    op: Literal["edit_milestone"]
+    key: MilestoneKey
+    new_key: MilestoneKey | None = Field(default=None, description="New key; the milestone's tasks follow it")
+    title: Title | None = Field(default=None, description="New title")
+    goal: Text | None = Field(default=None, description="New goal")
+
+
+class RemoveMilestone(BaseModel):
+    """Remove a milestone; its tasks move to `into` (default: the next milestone, or the previous for the last)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"op": "remove_milestone", "key": "beta", "into": "release"}]},
+    )
+
+    op: Literal["remove_milestone"]
+    key: MilestoneKey
+    into: MilestoneKey | None = Field(default=None, description="Where the milestone's tasks go")
+
+
 Edit = Annotated[
-    AddTask | RemoveTask | EditTask | MoveTask | SplitTask | MergeTasks | ChangeScope, Field(discriminator="op")
+    AddTask
+    | RemoveTask
+    | EditTask
+    | MoveTask
+    | SplitTask
+    | MergeTasks
+    | ChangeScope
+    | AddMilestone
+    | EditMilestone
+    | RemoveMilestone,
+    Field(discriminator="op"),
 ]
 
 

@@ -33,6 +33,7 @@ from gateway.app.planner.models import (
     Deliverable,
     Estimates,
     GameBrief,
+    Milestone,
     PlanDraft,
     PlanningRequest,
     Scope,
@@ -392,6 +393,32 @@ class Blueprint:
     tasks: dict[str, dict[str, Any]]
     deps: dict[str, list[str]]
     notes: list[str]
+    milestones: list[Milestone] = field(default_factory=list)
+
+
+def template_milestones(context: BriefContext) -> list[Milestone]:
+    """Every milestone the template has for the context's scope, in order, with its texts filled in."""
+    library = load_library()
+    out = []
+    for key in library.milestones[context.scope]:
+        spec = library.milestone_specs[key]
+        goal = fill(spec["goal"], context.tokens, where=f"milestone {key}") if spec.get("goal") else None
+        out.append(Milestone(key=key, title=spec["title"], goal=goal))
+    return out
+
+
+def _assign_milestones(
+    included: list[TaskSpec], deps: dict[str, list[str]], scope: Scope, library: Library
+) -> dict[str, str]:
+    """Each task's milestone: its template's choice, moved later when a dependency sits in a later milestone."""
+    rank = {key: i for i, key in enumerate(library.milestones[scope])}
+    natural = {spec.key: library.milestone_of(spec, scope) for spec in included}
+    order = stable_order(list(natural), deps, {key: i for i, key in enumerate(natural)}) or list(natural)
+    chosen: dict[str, str] = {}
+    for key in order:
+        latest = max([natural[key], *(chosen[d] for d in deps.get(key, []) if d in chosen)], key=rank.__getitem__)
+        chosen[key] = latest
+    return chosen
 
 
 def blueprint(context: BriefContext) -> Blueprint:
@@ -401,9 +428,18 @@ def blueprint(context: BriefContext) -> Blueprint:
     included = [spec for spec in candidates if _included(spec, context.scope)]
     deps = _dependencies(included, universe)
     included, dropped = _trim(included, deps)
+    milestone_of = _assign_milestones(included, deps, context.scope, library)
+    milestone_rank = {key: i for i, key in enumerate(library.milestones[context.scope])}
     source = {spec.key: i for i, spec in enumerate(candidates)}
     rank = {
-        spec.key: (spec.stage, DISCIPLINE_RANK[spec.discipline], -spec.priority, source[spec.key]) for spec in included
+        spec.key: (
+            milestone_rank[milestone_of[spec.key]],
+            spec.stage,
+            DISCIPLINE_RANK[spec.discipline],
+            -spec.priority,
+            source[spec.key],
+        )
+        for spec in included
     }
     order = stable_order([spec.key for spec in included], deps, rank)
     if order is None:
@@ -416,8 +452,10 @@ def blueprint(context: BriefContext) -> Blueprint:
             f"tasks: {titles}. Add them back with an 'add' edit when there is room."
         )
     by_key = {spec.key: spec for spec in included}
-    tasks = {key: render_task(by_key[key], context, library) for key in order}
-    return Blueprint(context=context, order=order, tasks=tasks, deps=deps, notes=notes)
+    tasks = {key: {**render_task(by_key[key], context, library), "milestone": milestone_of[key]} for key in order}
+    used = set(milestone_of.values())
+    milestones = [m for m in template_milestones(context) if m.key in used]
+    return Blueprint(context=context, order=order, tasks=tasks, deps=deps, notes=notes, milestones=milestones)
 
 
 def summarise(context: BriefContext, tasks: list[TaskDraft]) -> str:
@@ -465,6 +503,7 @@ def build_plan(context: BriefContext) -> PlanDraft:
         )
     return PlanDraft(
         summary=summarise(context, tasks),
+        milestones=plan.milestones,
         tasks=tasks,
         notes=notes,
         template=context.template,

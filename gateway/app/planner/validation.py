@@ -9,9 +9,18 @@ from typing import Any
 
 from gateway.app.errors import InvalidInput
 from gateway.app.planner.catalogue import Catalogue
-from gateway.app.planner.models import CATEGORIES, CODE_PATTERN, DISCIPLINES, MAX_TASKS, PlanDraft
+from gateway.app.planner.models import (
+    CATEGORIES,
+    CODE_PATTERN,
+    DISCIPLINES,
+    MAX_MILESTONES,
+    MAX_TASKS,
+    MILESTONE_PATTERN,
+    PlanDraft,
+)
 
 _CODE = re.compile(CODE_PATTERN)
+_MILESTONE = re.compile(MILESTONE_PATTERN)
 
 
 def _problem(loc: list[Any], msg: str, type_: str) -> dict[str, Any]:
@@ -101,7 +110,49 @@ def draft_problems(draft: PlanDraft, catalogue: Catalogue, *, engine: str | None
         _dependency_problems(i, task, tasks, position, graph, problems)
         _tool_problems(i, task, catalogue, engine, problems)
     _cycle_problems(tasks, graph, problems)
+    _milestone_problems(draft, position, problems)
     return problems
+
+
+def _milestone_problems(draft: PlanDraft, position: dict[str, int], problems: list[dict[str, Any]]) -> None:
+    """Milestone keys are unique; with milestones, every task names one of them and never waits for a later one."""
+    rank: dict[str, int] = {}
+    if len(draft.milestones) > MAX_MILESTONES:
+        msg = f"a plan has at most {MAX_MILESTONES} milestones, this one has {len(draft.milestones)}"
+        problems.append(_problem(["milestones"], msg, "milestones_too_many"))
+    for m, milestone in enumerate(draft.milestones):
+        key = milestone.key
+        if not isinstance(key, str) or not _MILESTONE.match(key):
+            msg = f"{key!r} is not a milestone key like 'vertical-slice'"
+            problems.append(_problem(["milestones", m, "key"], msg, "milestone_key"))
+        elif key in rank:
+            problems.append(
+                _problem(["milestones", m, "key"], f"milestone {key!r} is listed twice", "milestone_duplicate")
+            )
+        else:
+            rank[key] = m
+        if not str(milestone.title or "").strip():
+            problems.append(_problem(["milestones", m, "title"], "a milestone needs a title", "milestone_title"))
+    known = ", ".join(rank) or "none"
+    for i, task in enumerate(draft.tasks):
+        if task.milestone is None:
+            if rank:
+                msg = f"{task.code} names no milestone; the plan's milestones are {known}"
+                problems.append(_problem(["tasks", i, "milestone"], msg, "milestone_missing"))
+            continue
+        if task.milestone not in rank:
+            msg = f"{task.milestone!r} is not a milestone of this plan (milestones: {known})"
+            problems.append(_problem(["tasks", i, "milestone"], msg, "milestone_unknown"))
+            continue
+        for j, dep in enumerate(task.dependencies):
+            target = draft.tasks[position[dep]] if dep in position else None
+            if target is None or target.milestone not in rank or rank[target.milestone] <= rank[task.milestone]:
+                continue
+            msg = (
+                f"{task.code} ({task.milestone}) depends on {dep}, which belongs to a later milestone "
+                f"({target.milestone}); move one of them"
+            )
+            problems.append(_problem(["tasks", i, "dependencies", j], msg, "milestone_order"))
 
 
 def _size_problems(count: int) -> list[dict[str, Any]]:

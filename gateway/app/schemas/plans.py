@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from gateway.app.planner import Edit, Feedback, PlanDraft
+from gateway.app.planner import Edit, Feedback, Milestone, PlanDraft
 from gateway.app.schemas.common import InputModel, OutputModel
 from gateway.app.schemas.tasks import TaskRead
 
@@ -22,6 +22,10 @@ _SUMMARY_EXAMPLE = {
     "feedback": {"text": "Cut the boss fights.", "edits": [{"op": "remove", "code": "T-014"}]},
     "decision_reason": None,
     "details": {"planner": "template", "template": "platformer-2d/godot", "scope": "mvp", "notes": []},
+    "milestones": [
+        {"key": "prototype", "title": "Prototype", "goal": "The core loop is playable with placeholder art."},
+        {"key": "vertical-slice", "title": "Vertical slice", "goal": "One world plays at final quality."},
+    ],
     "task_count": 24,
     "created_at": "2026-11-25T10:00:00Z",
     "decided_at": None,
@@ -43,6 +47,9 @@ class PlanSummary(OutputModel):
     feedback: dict[str, Any] | None = Field(description="The feedback (free text and edits) that produced it")
     decision_reason: str | None = Field(description="Why it was rejected or superseded")
     details: dict[str, Any] = Field(description="Planner, template, scope and the planner's notes")
+    milestones: list[Milestone] = Field(
+        description="The plan's milestones in order (empty for versions without milestones); each task names one"
+    )
     task_count: int
     created_at: datetime
     decided_at: datetime | None
@@ -144,6 +151,23 @@ class TaskRef(OutputModel):
     idx: int
 
 
+class MilestoneChange(OutputModel):
+    """A milestone whose title or goal changed: each field with its old and new value."""
+
+    key: str
+    title: str
+    fields: dict[str, dict[str, Any]]
+
+
+class MilestoneDiff(OutputModel):
+    """What changed in the milestones themselves (a task's move between milestones is in `changed`)."""
+
+    added: list[Milestone]
+    removed: list[Milestone]
+    changed: list[MilestoneChange]
+    reordered: bool = Field(description="Whether milestones kept by both versions come in another order")
+
+
 class PlanDiff(OutputModel):
     """What changed from one version to another, task by task."""
 
@@ -159,6 +183,18 @@ class PlanDiff(OutputModel):
                         {"code": "T-003", "title": "Player controller", "fields": {"priority": {"old": 3, "new": 5}}}
                     ],
                     "moved": [{"code": "T-003", "title": "Player controller", "from_idx": 4, "to_idx": 2}],
+                    "milestones": {
+                        "added": [],
+                        "removed": [],
+                        "changed": [
+                            {
+                                "key": "alpha",
+                                "title": "Feature complete",
+                                "fields": {"title": {"old": "Alpha", "new": "Feature complete"}},
+                            }
+                        ],
+                        "reordered": False,
+                    },
                 }
             ]
         }
@@ -168,5 +204,6 @@ class PlanDiff(OutputModel):
     to_version: int
     added: list[TaskRef]
     removed: list[TaskRef]
-    changed: list[TaskChange]
+    changed: list[TaskChange] = Field(description="Tasks whose fields changed, a move to another milestone included")
     moved: list[TaskMove]
+    milestones: MilestoneDiff

@@ -27,6 +27,7 @@ _EXAMPLE_READ = {
     "discipline": "programming",
     "acceptance_criteria": ["Jump height varies with how long the button is held"],
     "dependencies": ["T-002"],
+    "milestone": None,
     "summary": None,
     "blocked_reason": None,
     "claimed_by": None,
@@ -84,6 +85,7 @@ class TaskRead(OutputModel):
     discipline: str | None
     acceptance_criteria: list[str] | None
     dependencies: list[str] | None
+    milestone: str | None = Field(default=None, description="Key of the plan milestone the task belongs to")
     summary: str | None = Field(description="What the task delivered (set on completion)")
     blocked_reason: str | None
     claimed_by: str | None = Field(description="The agent holding the task's lease")

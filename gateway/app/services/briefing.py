@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from gateway.app import task_states
-from gateway.app.db import ProjectDB, TaskDB
+from gateway.app.db import ProjectDB, TaskDB, TaskPlanDB
 from gateway.app.errors import NotFound
 from gateway.app.planner import load_catalogue
 from gateway.app.services import artifacts as artifact_service
@@ -56,12 +56,32 @@ def progress(session: Session, project: ProjectDB) -> dict[str, Any]:
     current = session.get(TaskDB, project.current_task_id) if project.current_task_id else None
     summary |= {
         "plan": {"version": active.version, "tasks": len(plan_tasks), "summary": active.summary},
+        "milestones": milestone_progress(plans.milestones_of(active), list(plan_tasks)),
         "counts": counts,
         "done_percent": round(100 * counts.get(task_states.DONE, 0) / len(plan_tasks)) if plan_tasks else 0,
         "current_task": {"id": current.id, "code": current.code, "title": current.title} if current else None,
         "ready": [t.code for t in task_states.ready_tasks(list(plan_tasks), by_priority=True)[:5]],  # type: ignore[arg-type]
     }
     return summary
+
+
+def milestone_progress(milestones: list[dict[str, Any]], plan_tasks: list[TaskDB]) -> list[dict[str, Any]]:
+    """Each milestone with how many of its tasks are done (computed when read, never stored)."""
+    out = []
+    for milestone in milestones:
+        members = [t for t in plan_tasks if t.milestone == milestone["key"]]
+        done = sum(1 for t in members if t.status == task_states.DONE)
+        out.append({"key": milestone["key"], "title": milestone["title"], "tasks": len(members), "done": done})
+    return out
+
+
+def _milestone(session: Session, task: TaskDB) -> dict[str, Any] | None:
+    """The milestone the task belongs to, with its goal (None for plans without milestones)."""
+    if task.milestone is None or task.plan_id is None:
+        return None
+    plan = session.get(TaskPlanDB, task.plan_id)
+    found = next((m for m in plans.milestones_of(plan) if m["key"] == task.milestone), None) if plan else None
+    return found or {"key": task.milestone, "title": task.milestone, "goal": None}
 
 
 def briefing(session: Session, *, project_id: str, task: TaskDB) -> dict[str, Any]:
@@ -90,6 +110,7 @@ def briefing(session: Session, *, project_id: str, task: TaskDB) -> dict[str, An
             "acceptance_criteria": json.loads(task.acceptance_criteria or "[]"),
             "deliverables": json.loads(task.deliverables or "[]"),
             "estimates": json.loads(task.estimates or "null"),
+            "milestone": _milestone(session, task),
             "claimed_by": task.claimed_by,
             "lease_expires_at": task.lease_expires_at.isoformat() if task.lease_expires_at else None,
             "artifacts": artifacts.get(task.id, []),  # type: ignore[arg-type]

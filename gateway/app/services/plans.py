@@ -37,7 +37,7 @@ PROPOSED, ACCEPTED, SUPERSEDED = "proposed", "accepted", "superseded"
 _ATTEMPTS = 5
 # Task fields a plan version defines (and a diff compares); JSON columns are stored as text.
 JSON_FIELDS = ("acceptance_criteria", "deliverables", "estimates", "dependencies", "mcp_tools")
-PLAN_FIELDS = ("title", "description", "discipline", "priority", *JSON_FIELDS)
+PLAN_FIELDS = ("title", "description", "discipline", "priority", "milestone", *JSON_FIELDS)
 # Progress a task carries from the previously accepted version to the same code in the new one.
 CARRIED = ("status", "started_at", "completed_at", "summary", "blocked_reason", "claimed_by", "lease_expires_at")
 
@@ -76,7 +76,13 @@ def to_draft(plan: TaskPlanDB, plan_tasks: list[TaskDB]) -> PlanDraft:
         summary=plan.summary or "",
         tasks=[{"code": task.code, "idx": task.idx, **task_fields(task)} for task in plan_tasks],
         details=json.loads(plan.details or "{}"),
+        milestones=milestones_of(plan),
     )
+
+
+def milestones_of(plan: TaskPlanDB) -> list[dict[str, Any]]:
+    """A stored version's milestones in order, as `{key, title, goal}` (empty for versions without milestones)."""
+    return json.loads(plan.milestones) if plan.milestones else []
 
 
 def _task_values(project_id: str, plan_id: int, draft: PlanDraft) -> list[dict[str, Any]]:
@@ -95,6 +101,7 @@ def _task_values(project_id: str, plan_id: int, draft: PlanDraft) -> list[dict[s
                 "description": task.description,
                 "discipline": task.discipline,
                 "priority": task.priority,
+                "milestone": task.milestone,
                 "status": task_states.PENDING,
                 "created_at": now,
                 "updated_at": now,
@@ -160,6 +167,33 @@ def diff(*, session: Session, project_id: str, from_version: int, to_version: in
     return diff_tasks(tasks_of(session=session, plan=old), tasks_of(session=session, plan=new)) | {
         "from_version": from_version,
         "to_version": to_version,
+        "milestones": diff_milestones(milestones_of(old), milestones_of(new)),
+    }
+
+
+def diff_milestones(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> dict[str, Any]:
+    """Compare two milestone lists by key: added, removed, changed title or goal, and whether the order changed."""
+    old_by_key = {m["key"]: m for m in old}
+    new_by_key = {m["key"]: m for m in new}
+    changed = []
+    for milestone in new:
+        before = old_by_key.get(milestone["key"])
+        if before is None:
+            continue
+        fields = {
+            name: {"old": before.get(name), "new": milestone.get(name)}
+            for name in ("title", "goal")
+            if before.get(name) != milestone.get(name)
+        }
+        if fields:
+            changed.append({"key": milestone["key"], "title": milestone["title"], "fields": fields})
+    kept_old = [m["key"] for m in old if m["key"] in new_by_key]
+    kept_new = [m["key"] for m in new if m["key"] in old_by_key]
+    return {
+        "added": [m for m in new if m["key"] not in old_by_key],
+        "removed": [m for m in old if m["key"] not in new_by_key],
+        "changed": changed,
+        "reordered": kept_old != kept_new,
     }
 
 
@@ -241,6 +275,9 @@ def _write_version(
         based_on_id=based_on.id if based_on else None,
         feedback=feedback.model_dump_json(exclude_unset=True) if feedback else None,
         details=json.dumps({"planner": planner, **draft.details()}, ensure_ascii=False),
+        milestones=json.dumps([m.model_dump(mode="json") for m in draft.milestones], ensure_ascii=False)
+        if draft.milestones
+        else None,
     )
     session.add(plan)
     session.flush()
