@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import RedirectResponse
 from mcp.server.transport_security import TransportSecuritySettings
 
 from gateway import __version__
@@ -21,6 +20,7 @@ from gateway.app.logging import configure_logging, valid_request_id
 from gateway.app.mcp.server import build_server
 from gateway.app.services import event_streams
 from gateway.app.storage import BlobStore
+from gateway.app.web import routes as web
 
 DESCRIPTION = """\
 The backend of an AI-assisted game development workflow: projects, versioned plans of tasks agreed
@@ -93,6 +93,9 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        # Served by the web adapter with local assets: the CDN pages FastAPI defaults to are blank offline.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = database
@@ -108,9 +111,7 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
     # The MCP endpoint lives at exactly /mcp (a Mount would answer at /mcp/mcp or redirect).
     app.router.routes.extend(agents_app.routes)
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    web.install(app)
 
     # Starlette runs the middleware added last outermost: the request id must exist before anything logs.
     # Uploads stream into the blob store, which enforces the file limit itself; the multipart framing adds a little.

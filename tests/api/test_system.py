@@ -40,14 +40,6 @@ def test_not_ready_when_the_database_is_unreachable():
 
 
 @pytest.mark.sqlite_only
-def test_root_leads_to_the_docs(client):
-    response = client.get("/", follow_redirects=False)
-    assert response.status_code == 307
-    assert response.headers["location"] == "/docs"
-    assert client.get("/docs").status_code == 200
-
-
-@pytest.mark.sqlite_only
 def test_every_problem_type_is_documented_and_resolvable(client):
     catalogue = client.get("/problems").json()
     slugs = {entry["type"] for entry in catalogue}
