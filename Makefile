@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3 python; do \
 	&& { echo $$p; break; }; done)
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format migrate openapi bench clean help
+.PHONY: run test lint format migrate openapi bench screenshots clean help
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -49,5 +49,8 @@ openapi: $(STAMP)  ## rewrite the committed openapi.json from the app
 bench: $(STAMP)  ## run the benchmarks in bench/
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+screenshots: $(STAMP)  ## re-make docs/screenshots/*.png of the web UI (needs Chromium)
+	$(BIN)/python scripts/screenshots.py
+
 clean:  ## remove the virtual environment and caches (keeps data/)
-	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage .coverage.* htmlcov
+	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage .coverage.* htmlcov test-output

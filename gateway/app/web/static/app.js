@@ -28,6 +28,11 @@ function append(el, children) {
   return el;
 }
 
+// Replace an element's children (nulls and nested arrays are skipped, unlike Element.append).
+function fill(el, ...children) {
+  return append(clear(el), children);
+}
+
 function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   return el;
@@ -136,7 +141,7 @@ function problemBox(error) {
 }
 
 function showError(slot, error) {
-  clear(slot).append(problemBox(error));
+  fill(slot, problemBox(error));
 }
 
 // Run an action from a button: disable it while it runs, show the problem next to it if it fails.
@@ -314,7 +319,7 @@ function describeEvent(ev) {
     case "task.current_changed": return d.code ? `current task is now ${d.code}` : "no current task left";
     case "context.updated": return `${who} updated the ${d.scope === "task" ? `context of task #${d.task_id}` : "global context"} (v${d.version})`;
     case "artifact.created": return `${who} handed in ${d.name || `artifact #${d.artifact_id}`}`;
-    case "artifact.validated": return `artifact #${d.artifact_id} is ${d.validation_status}`;
+    case "artifact.validated": return `artifact #${d.artifact_id} is ${d.validation_status || d.status || "validated"}`;
     case "artifact.deleted": return `${who} deleted artifact #${d.artifact_id}`;
     case "job.queued": return `planning job #${d.job_id} queued`;
     case "job.running": return `planning job #${d.job_id} running`;
@@ -438,8 +443,8 @@ function ProjectsScreen() {
     const rows = page.items.map((p) => {
       const progress = h("td", {}, h("span", { class: "muted small", text: p.active_plan_id ? "…" : "no accepted plan yet" }));
       if (p.active_plan_id) {
-        loadProgress(p).then((pr) => clear(progress).append(progressBar(pr.done, pr.total)))
-          .catch((error) => clear(progress).append(problemBox(error)));
+        loadProgress(p).then((pr) => fill(progress, progressBar(pr.done, pr.total)))
+          .catch((error) => fill(progress, problemBox(error)));
       }
       const target = p.active_plan_id ? "board" : "plan";
       return h("tr", { "data-project": p.id },
@@ -552,7 +557,8 @@ class ProjectShell {
     this.body = h("div", { class: "screen" });
     this.feed = h("ol", { class: "feed", id: "activity", "aria-label": "Activity" });
     const aside = h("aside", { class: "panel", "aria-labelledby": "activity-h" }, h("h2", { id: "activity-h", text: "Activity" }), this.feed);
-    root.append(h("div", { class: "row" }, this.title, badge(this.project.status)), this.tabs, h("div", { class: "layout" }, this.body, aside));
+    this.layout = h("div", { class: "layout" }, this.body, aside);
+    root.append(h("div", { class: "row" }, this.title, badge(this.project.status)), this.tabs, this.layout);
     await this.loadFeed(this.project.event_seq);
     this.stream = projectStream(this.projectId, this.project.event_seq, {
       onEvent: (ev) => this.onEvent(ev),
@@ -601,7 +607,8 @@ class ProjectShell {
     append(clear(this.tabs), [TABS.map(([key, label]) => h("a", { href: `#/projects/${this.pid}/${key}`, text: label, "aria-current": key === tab ? "page" : null }))]);
     // Each screen renders into its own element: a late reply to a screen already left lands nowhere visible.
     const container = h("div", { class: "screen-body" });
-    clear(this.body).append(container);
+    fill(this.body, container);
+    this.layout.classList.toggle("wide", tab === "board");
     const make = { plan: PlanScreen, board: BoardScreen, context: ContextScreen, artifacts: ArtifactsScreen, agents: ProjectAgentsScreen }[tab];
     this.screen = make(this, params);
     document.title = `${this.screen.title} · ${this.project.name} · Gateway`;
@@ -743,7 +750,7 @@ function PlanScreen(shell, params) {
     try {
       plans = (await get(`projects/${pid}/plans`)).items;
     } catch (error) {
-      clear(root).append(problemBox(error));
+      fill(root, problemBox(error));
       return;
     }
     const version = Number(params.v) || (plans.find((p) => p.status === "accepted") || plans[0] || {}).version;
@@ -1036,7 +1043,7 @@ function PlanScreen(shell, params) {
     const errors = h("div", { class: "errors" });
     const cancel = h("button", { text: "Cancel the job", onclick: () => act(cancel, errors, async () => updateJob((await post(`jobs/${job.id}/cancel`)).data)) });
     const live = !["done", "failed", "cancelled"].includes(job.status);
-    clear(slot).append(h("div", { class: `job ${job.status}`, id: "job", role: "status", "aria-live": "polite" },
+    fill(slot, h("div", { class: `job ${job.status}`, id: "job", role: "status", "aria-live": "polite" },
       h("div", { class: "row" }, h("strong", { text: `AI planning job #${job.id} (${job.kind || "plan"})` }), badge(job.status),
         job.max_attempts ? h("span", { class: "meta", text: `attempt ${job.attempt || 0} of ${job.max_attempts}` }) : null,
         live ? cancel : h("button", { class: "link", text: "dismiss", onclick: () => { job = null; clear(slot); } })),
@@ -1086,7 +1093,7 @@ function PlanScreen(shell, params) {
     Promise.all([get(`projects/${pid}/plans/diff?from=${from}&to=${to}`), get(`projects/${pid}/plans/${from}`), get(`projects/${pid}/plans/${to}`)])
       .then(([diff, oldPlan, newPlan]) => {
         const table = diffTable(diff, oldPlan, newPlan);
-        clear(body).append(h("p", { class: "meta", id: "diff-summary", text: `${diff.added.length} added · ${diff.removed.length} removed · ${diff.changed.length} changed · ${diff.moved.length} moved` }), table);
+        fill(body, h("p", { class: "meta", id: "diff-summary", text: `${diff.added.length} added · ${diff.removed.length} removed · ${diff.changed.length} changed · ${diff.moved.length} moved` }), table);
         const apply = () => { for (const row of $$("tr.same", table)) row.hidden = onlyChanges.checked; };
         onlyChanges.addEventListener("change", apply);
         apply();
@@ -1337,7 +1344,7 @@ function TaskDrawer(shell, taskId, onClose) {
     try {
       task = await get(`projects/${pid}/tasks/${taskId}`);
     } catch (error) {
-      clear(panel).append(h("button", { text: "Close", onclick: close }), problemBox(error));
+      fill(panel, h("button", { text: "Close", onclick: close }), problemBox(error));
       return;
     }
     const [brief, artifacts, context, events] = await Promise.all([
@@ -1374,7 +1381,7 @@ function TaskDrawer(shell, taskId, onClose) {
     if (!["done", "cancelled"].includes(task.status)) actions.append(transition("cancel", "Cancel task", { reason: true, danger: true }));
     const deps = (briefing && briefing.dependencies) || (task.dependencies || []).map((code) => ({ code }));
     const tools = (briefing && briefing.tools) || (task.mcp_tools || []).map((t) => ({ name: toolText(t) }));
-    clear(panel).append(
+    fill(panel, 
       h("header", {}, h("div", {}, h("div", { class: "mono meta", text: task.code }), h("h2", { text: task.title, id: "drawer-title" })),
         h("button", { text: "Close", "aria-label": "Close the task", onclick: close })),
       h("div", { class: "row" }, badge(task.status), task.id === shell.project.current_task_id ? badge("current", "in_progress") : null,
@@ -1481,7 +1488,7 @@ function ContextScreen(shell, params) {
       dirty = false;
       await load();
     }));
-    clear(editor).append(
+    fill(editor, 
       h("div", { class: "row" }, h("h2", { text: taskId ? "Task context" : "Global context" }),
         current ? h("span", { class: "meta", id: "context-version", text: `version ${current.version} · ${current.source || ""} · by ${current.created_by} · ${fmtTime(current.created_at)}` })
           : h("span", { class: "meta", text: "No version yet" })),
@@ -1503,14 +1510,14 @@ function ContextScreen(shell, params) {
   }
 
   async function renderHistory(history) {
-    clear(history).append(h("h2", { text: "History" }));
+    fill(history, h("h2", { text: "History" }));
     if (!current) { history.append(h("p", { class: "meta", text: "No version yet." })); return; }
     const page = await get(`${base()}/versions?limit=100`);
     const from = h("select", { "aria-label": "From version" }, page.items.map((v) => h("option", { value: v.version, text: `v${v.version}`, selected: v.version === Math.max(1, current.version - 1) })));
     const to = h("select", { "aria-label": "To version" }, page.items.map((v) => h("option", { value: v.version, text: `v${v.version}`, selected: v.version === current.version })));
     const out = h("div", { id: "context-diff" });
     const showDiff = h("button", { text: "Show diff", onclick: async () => {
-      await act(showDiff, out, async () => clear(out).append(changesList((await get(`${base()}/diff?from=${from.value}&to=${to.value}`)).changes)));
+      await act(showDiff, out, async () => fill(out, changesList((await get(`${base()}/diff?from=${from.value}&to=${to.value}`)).changes)));
     } });
     history.append(h("div", { class: "row" }, "Diff", from, "→", to, showDiff), out);
     const errors = h("div", { class: "errors" });
@@ -1535,7 +1542,7 @@ function ContextScreen(shell, params) {
       if (!mine) return;
       if (dirty) {
         const notice = $("#context-notice", root);
-        if (notice) clear(notice).append(h("div", { class: "notice", role: "status", text: `Version ${d.version} was just saved by ${ev.actor}. Saving your edit will show the conflict.` }));
+        if (notice) fill(notice, h("div", { class: "notice", role: "status", text: `Version ${d.version} was just saved by ${ev.actor}. Saving your edit will show the conflict.` }));
       } else load();
     },
   };
@@ -1691,7 +1698,7 @@ function AgentsScreen(projectsOf) {
     if (!slot) return;
     try {
       const rows = await activeAgents(await projectsOf());
-      clear(slot).append(agentsTable(rows));
+      fill(slot, agentsTable(rows));
     } catch (error) { showError(slot, error); }
   }
 
@@ -1756,7 +1763,7 @@ async function route() {
         await state.shell.start(main);
       } catch (error) {
         state.shell = null;
-        clear(main).append(h("h1", { text: "Project" }), problemBox(error), h("a", { href: "#/projects", text: "All projects" }));
+        fill(main, h("h1", { text: "Project" }), problemBox(error), h("a", { href: "#/projects", text: "All projects" }));
         return;
       }
     }
