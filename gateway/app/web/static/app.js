@@ -287,9 +287,15 @@ function projectStream(projectId, after, handlers) {
     { cursorOf: (e) => e.seq, ...handlers });
 }
 
+// Every project's stream (administrators only once roles exist): without it the screen simply is not live.
 async function allProjectsStream(handlers) {
-  const page = await get("events?limit=1");
-  return new EventStream("/api/v1/events/ws", page.head || 0, { cursorOf: (e) => e.position, ...handlers });
+  try {
+    const page = await get("events?limit=1");
+    return new EventStream("/api/v1/events/ws", page.head || 0, { cursorOf: (e) => e.position, ...handlers });
+  } catch (error) {
+    if (error.status === 401) throw error;
+    return null;
+  }
 }
 
 // What an event means, in a sentence.
@@ -426,7 +432,7 @@ function progressBar(done, total) {
 function ProjectsScreen() {
   let stream = null;
   let root = null;
-  const refresh = debounce(() => render(), 300);
+  const refresh = debounce(() => render(), 1000);
 
   async function render() {
     const list = $("#project-list", root);
@@ -583,6 +589,7 @@ class ProjectShell {
 
   onEvent(ev) {
     this.addToFeed(ev);
+    if (ev.type === "task.current_changed") this.project.current_task_id = (ev.data || {}).task_id ?? null;
     if (ev.type === "project.deleted") { location.hash = "#/projects"; return; }
     if (ev.type.startsWith("project.") || ev.type === "plan.accepted" || ev.type === "task.current_changed") {
       get(`projects/${this.pid}`).then((p) => { this.project = p; this.title.textContent = p.name; }).catch(() => null);
@@ -996,7 +1003,7 @@ function PlanScreen(shell, params) {
     return h("section", { class: "panel", id: "feedback", "aria-label": "Feedback" },
       h("h2", { text: `Feedback on version ${plan.version}` }),
       edits.length ? h("ol", { class: "edits", "aria-label": "Staged edits" }, edits.map((e, i) => h("li", {}, describeEdit(e), " ",
-        h("button", { class: "link", text: "undo", "aria-label": `Undo: ${describeEdit(e)}`, onclick: () => { edits.splice(i, 1); render(); } })))) : h("p", { class: "meta", text: "Structured edits you make on the tasks above collect here." }),
+        h("button", { class: "link", text: "undo", "aria-label": `Undo: ${describeEdit(e)}`, onclick: () => { edits.splice(i, 1); render(); } })))) : h("p", { class: "meta", text: "Structured edits you make on the tasks below (open a task: Edit, Split, Move, Remove, merge) collect here." }),
       field("What should change (free text)", text), h("div", { class: "row" }, revise, own), errors);
   }
 
@@ -1097,6 +1104,7 @@ function PlanScreen(shell, params) {
         const apply = () => { for (const row of $$("tr.same", table)) row.hidden = onlyChanges.checked; };
         onlyChanges.addEventListener("change", apply);
         apply();
+        performance.mark("gateway:diff-rendered");
       })
       .catch((error) => showError(body, error));
     return wrap;
@@ -1233,7 +1241,10 @@ function BoardScreen(shell, params) {
       for (const card of cards.values()) card.hidden = q && !card.dataset.search.includes(q);
     }, 120));
     performance.mark("gateway:board-rendered");
-    board.dataset.ready = "true";
+    requestAnimationFrame(() => setTimeout(() => {
+      performance.mark("gateway:board-interactive");
+      board.dataset.ready = "true";
+    }, 0));
   }
 
   function taskCard(task, now, status) {
@@ -1304,7 +1315,11 @@ function BoardScreen(shell, params) {
       const d = ev.data || {};
       if (ev.type === "plan.accepted") { load(); return; }
       if (ev.type === "task.current_changed") {
-        setTimeout(() => { const hd = $("#board-header", root); if (hd && plan) { hd.replaceWith(header()); for (const t of tasks.values()) patchQuiet(t); } }, 50);
+        const hd = $("#board-header", root);
+        if (hd && plan) {
+          hd.replaceWith(header());
+          for (const t of tasks.values()) patchQuiet(t);
+        }
         return;
       }
       if (ev.type.startsWith("task.") && d.task_id && tasks.has(d.task_id)) {
@@ -1790,8 +1805,10 @@ window.gateway = {
   cursors: () => Array.from(liveStreams).map((s) => ({ path: s.path, after: s.after, status: s.status })),
 };
 
-window.addEventListener("hashchange", () => route());
+// Whatever fails while a screen loads is shown where the screen would be, never as a blank page.
+const navigate = () => route().catch((error) => fill($("#main"), problemBox(error)));
+window.addEventListener("hashchange", navigate);
 window.addEventListener("DOMContentLoaded", () => {
   if (!location.hash) history.replaceState(null, "", "#/projects");
-  route();
+  navigate();
 });
