@@ -46,15 +46,18 @@ class Agent:
         assert done.status_code == 200, done.text
 
 
-def column_of(page, code: str):
-    return page.locator(f"#board .tcard[data-code='{code}']").locator("xpath=ancestor::section[1]")
+def open_new_project_form(page) -> None:
+    """The brief's form (open by itself when there is no project yet)."""
+    page.locator("#new-project form").wait_for(state="attached")
+    if not page.locator("#new-project").evaluate("el => el.open"):
+        page.get_by_text("New project from a brief").click()
 
 
 def test_consensus_then_live_board_artifacts_and_context(ui, live_server):
     page = ui.page
     page.goto("/")
     # Projects: create one from a brief, with catalogue choices and free text.
-    page.get_by_text("New project from a brief").click()
+    open_new_project_form(page)
     page.get_by_label("Name").fill("Star Courier")
     page.get_by_label("Id", exact=True).fill("star-courier")
     page.get_by_label("Pitch").fill("A courier dashes across a collapsing station.")
@@ -198,7 +201,7 @@ def test_an_api_error_is_shown_with_its_title_and_detail(ui):
     problem.wait_for()
     assert "Not Found" in problem.inner_text() or "not found" in problem.inner_text().lower()
     page.goto("/#/projects")
-    page.get_by_text("New project from a brief").click()
+    open_new_project_form(page)
     page.get_by_label("Name").fill("Bad id")
     page.get_by_label("Id", exact=True).evaluate("el => el.removeAttribute('pattern')")
     page.get_by_label("Id", exact=True).fill("Not A Slug")
