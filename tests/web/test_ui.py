@@ -71,6 +71,9 @@ def test_consensus_then_live_board_artifacts_and_context(ui, live_server):
     page.locator("#plan-tasks[data-ready=true][data-version='1']").wait_for()
     assert page.locator("#accepted-banner").inner_text() == "No version accepted yet."
     assert page.locator(".task-row").count() >= 20
+    plan = httpx2.get(f"{live_server.url}/api/v1/projects/star-courier/plans/1").json()
+    shown = page.locator("section.milestone").evaluate_all("els => els.map(e => e.dataset.milestone)")
+    assert shown == [m["key"] for m in plan["milestones"]]  # tasks grouped by milestone, in the plan's order
     ui.shot("plan")
 
     # Feedback: free text plus a structured edit staged on a task, then the AI's revision.
@@ -79,8 +82,11 @@ def test_consensus_then_live_board_artifacts_and_context(ui, live_server):
     row.get_by_role("button", name="Edit…").click()
     dialog = page.locator("dialog")
     dialog.get_by_label("Title").fill("Movement metrics, with a dash")
+    t002 = next(t for t in plan["tasks"] if t["code"] == "T-002")
+    other_milestone = next(m["key"] for m in reversed(plan["milestones"]) if m["key"] != t002["milestone"])
+    dialog.get_by_label("Milestone").select_option(other_milestone)
     dialog.get_by_role("button", name="Stage edit").click()
-    assert "Edit T-002: title" in page.locator("#feedback .edits").inner_text()
+    assert "Edit T-002: title, milestone" in page.locator("#feedback .edits").inner_text()
     page.get_by_label("What should change (free text)").fill("Please add more polish to the game.")
     page.get_by_role("button", name="Ask the AI for a revision").click()
     page.locator("#plan-tasks[data-ready=true][data-version='2']").wait_for()
@@ -97,6 +103,7 @@ def test_consensus_then_live_board_artifacts_and_context(ui, live_server):
     assert "changed" in changed.get_attribute("class")
     assert changed.locator("td.old [data-field=title] mark").inner_text() != "Movement metrics, with a dash"
     assert changed.locator("td.new [data-field=title] mark").inner_text() == "Movement metrics, with a dash"
+    assert changed.locator("td.new [data-field=milestone] mark").inner_text() == other_milestone
     ui.shot("plan-diff")
     page.get_by_role("button", name="Back to version 2").click()
 

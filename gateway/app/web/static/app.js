@@ -671,7 +671,7 @@ function milestoneGroups(plan) {
   return Array.from(groups.values()).filter((g) => g.tasks.length);
 }
 
-function taskDialogFields(task) {
+function taskDialogFields(task, milestones) {
   const t = task || {};
   const crit = (t.acceptance_criteria || []).join("\n");
   return {
@@ -684,6 +684,8 @@ function taskDialogFields(task) {
     dependencies: h("input", { name: "dependencies", value: (t.dependencies || []).join(", "), placeholder: "T-001, T-002" }),
     criteria: h("textarea", { name: "criteria", class: "prose", value: crit, placeholder: "One criterion per line" }),
     tools: h("input", { name: "tools", value: (t.mcp_tools || []).map(toolText).join(", "), placeholder: "godot, blender" }),
+    milestone: milestones && milestones.length ? h("select", { name: "milestone" }, milestones.map((m) =>
+      h("option", { value: m.key, text: m.title || m.key, selected: m.key === (t.milestone || milestones[0].key) }))) : null,
   };
 }
 
@@ -691,7 +693,8 @@ function taskDialogBody(f) {
   return h("div", {}, field("Title", f.title), field("Description", f.description),
     h("div", { class: "grid2" }, field("Discipline", f.discipline), field("Priority (1-5)", f.priority),
       field("Story points", f.story_points), field("Hours", f.time_hours)),
-    field("Depends on (task codes)", f.dependencies), field("Acceptance criteria", f.criteria), field("Suggested MCP tools", f.tools));
+    field("Depends on (task codes)", f.dependencies), field("Acceptance criteria", f.criteria), field("Suggested MCP tools", f.tools),
+    f.milestone ? field("Milestone", f.milestone) : null);
 }
 
 function readTaskDialog(data) {
@@ -705,6 +708,7 @@ function readTaskDialog(data) {
     dependencies: list(data.get("dependencies"), ","),
     acceptance_criteria: list(data.get("criteria"), "\n"),
     mcp_tools: list(data.get("tools"), ","),
+    ...(data.get("milestone") ? { milestone: data.get("milestone") } : {}),
   };
 }
 
@@ -720,6 +724,7 @@ function changedFields(task, next) {
   if (!same(next.dependencies, task.dependencies || [])) changes.dependencies = next.dependencies;
   if (!same(next.acceptance_criteria, task.acceptance_criteria || [])) changes.acceptance_criteria = next.acceptance_criteria;
   if (!same(next.mcp_tools, (task.mcp_tools || []).map(toolText))) changes.mcp_tools = next.mcp_tools;
+  if (next.milestone && next.milestone !== task.milestone) changes.milestone = next.milestone;
   return changes;
 }
 
@@ -933,7 +938,7 @@ function PlanScreen(shell, params) {
   }
 
   function editTask(task) {
-    const f = taskDialogFields(task);
+    const f = taskDialogFields(task, plan.milestones);
     openDialog({ title: `Edit ${task.code}`, body: taskDialogBody(f), submitLabel: "Stage edit", onSubmit: (data) => {
       const changes = changedFields(task, readTaskDialog(data));
       if (Object.keys(changes).length) stage({ op: "edit", code: task.code, changes });
@@ -941,7 +946,7 @@ function PlanScreen(shell, params) {
   }
 
   function addTask() {
-    const f = taskDialogFields(null);
+    const f = taskDialogFields(null, plan.milestones);
     const after = h("select", { name: "after" }, h("option", { value: "", text: "(at the end)" }),
       plan.tasks.map((t) => h("option", { value: t.code, text: `${t.code} ${t.title}` })));
     openDialog({ title: "Add a task", body: h("div", {}, taskDialogBody(f), field("Place it after", after)), submitLabel: "Stage addition",
@@ -967,6 +972,7 @@ function PlanScreen(shell, params) {
         priority: task.priority || 3,
         deliverables: i === titles.length - 1 ? task.deliverables || [] : [],
         mcp_tools: (task.mcp_tools || []).map(toolText),
+        ...(task.milestone ? { milestone: task.milestone } : {}),
       }));
       stage({ op: "split", code: task.code, into });
     } });
@@ -1100,7 +1106,13 @@ function PlanScreen(shell, params) {
     Promise.all([get(`projects/${pid}/plans/diff?from=${from}&to=${to}`), get(`projects/${pid}/plans/${from}`), get(`projects/${pid}/plans/${to}`)])
       .then(([diff, oldPlan, newPlan]) => {
         const table = diffTable(diff, oldPlan, newPlan);
-        fill(body, h("p", { class: "meta", id: "diff-summary", text: `${diff.added.length} added · ${diff.removed.length} removed · ${diff.changed.length} changed · ${diff.moved.length} moved` }), table);
+        const ms = diff.milestones;
+        const msText = ms ? [ms.added.length ? `milestones added: ${ms.added.map((m) => m.title || m.key).join(", ")}` : null,
+          ms.removed.length ? `milestones removed: ${ms.removed.map((m) => m.title || m.key).join(", ")}` : null,
+          ms.changed.length ? `milestones changed: ${ms.changed.map((m) => `${m.title || m.key} (${Object.keys(m.fields || {}).join(", ")})`).join("; ")}` : null,
+          ms.reordered ? "milestones reordered" : null].filter(Boolean).join(" · ") : "";
+        fill(body, h("p", { class: "meta", id: "diff-summary", text: `${diff.added.length} added · ${diff.removed.length} removed · ${diff.changed.length} changed · ${diff.moved.length} moved` }),
+          msText ? h("p", { class: "meta", id: "diff-milestones", text: msText }) : null, table);
         const apply = () => { for (const row of $$("tr.same", table)) row.hidden = onlyChanges.checked; };
         onlyChanges.addEventListener("change", apply);
         apply();
@@ -1219,7 +1231,10 @@ function BoardScreen(shell, params) {
     const status = statusOf();
     clear(root);
     const filter = h("input", { type: "search", placeholder: "Filter by code, title or agent", "aria-label": "Filter tasks" });
-    root.append(header(), h("div", { class: "row" }, h("div", { class: "grow" }, filter)));
+    const milestones = plan.milestones || [];
+    const milestone = milestones.length ? h("select", { "aria-label": "Milestone", id: "board-milestone" }, h("option", { value: "", text: "All milestones" }),
+      milestones.map((m) => h("option", { value: m.key, text: m.title || m.key }))) : null;
+    root.append(header(), h("div", { class: "row" }, h("div", { class: "grow" }, filter), milestone));
     const board = h("div", { class: "board", id: "board" });
     cards = new Map();
     const byColumn = new Map(COLUMNS.map(([key]) => [key, []]));
@@ -1236,10 +1251,13 @@ function BoardScreen(shell, params) {
       board.append(col);
     }
     root.append(board);
-    filter.addEventListener("input", debounce(() => {
+    const apply = () => {
       const q = filter.value.trim().toLowerCase();
-      for (const card of cards.values()) card.hidden = q && !card.dataset.search.includes(q);
-    }, 120));
+      const m = milestone ? milestone.value : "";
+      for (const card of cards.values()) card.hidden = Boolean((q && !card.dataset.search.includes(q)) || (m && card.dataset.milestone !== m));
+    };
+    filter.addEventListener("input", debounce(apply, 120));
+    if (milestone) milestone.addEventListener("change", apply);
     performance.mark("gateway:board-rendered");
     requestAnimationFrame(() => setTimeout(() => {
       performance.mark("gateway:board-interactive");
@@ -1250,7 +1268,7 @@ function BoardScreen(shell, params) {
   function taskCard(task, now, status) {
     const waiting = task.status === "pending" ? (task.dependencies || []).filter((c) => !["done", "cancelled"].includes(status.get(c))) : [];
     const current = task.id === shell.project.current_task_id;
-    return h("button", { class: `tcard ${current ? "current" : ""}`, "data-task": task.id, "data-code": task.code, "data-status": task.status,
+    return h("button", { class: `tcard ${current ? "current" : ""}`, "data-task": task.id, "data-code": task.code, "data-status": task.status, "data-milestone": task.milestone || "",
       "data-search": `${task.code} ${task.title} ${task.claimed_by || ""}`.toLowerCase(), onclick: () => openTask(task.id) },
       h("div", { class: "row" }, h("span", { class: "code", text: task.code }), current ? badge("current", "in_progress") : null,
         h("span", { class: "meta", text: estimateText(task.estimates) })),
@@ -1400,7 +1418,7 @@ function TaskDrawer(shell, taskId, onClose) {
       h("header", {}, h("div", {}, h("div", { class: "mono meta", text: task.code }), h("h2", { text: task.title, id: "drawer-title" })),
         h("button", { text: "Close", "aria-label": "Close the task", onclick: close })),
       h("div", { class: "row" }, badge(task.status), task.id === shell.project.current_task_id ? badge("current", "in_progress") : null,
-        h("span", { class: "meta", text: [task.discipline, `P${task.priority}`, estimateText(task.estimates)].filter(Boolean).join(" · ") })),
+        h("span", { class: "meta", text: [task.milestone ? `milestone ${task.milestone}` : null, task.discipline, `P${task.priority}`, estimateText(task.estimates)].filter(Boolean).join(" · ") })),
       task.claimed_by ? h("p", { class: "claim", text: `Claimed by ${claimText(task, Date.now())}` }) : null,
       task.blocked_reason && task.status === "blocked" ? h("div", { class: "problem", text: `Blocked: ${task.blocked_reason}` }) : null,
       actions, errors,
