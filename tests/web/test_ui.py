@@ -204,6 +204,7 @@ def test_docs_and_redoc_render_offline(ui):
 def test_an_api_error_is_shown_with_its_title_and_detail(ui):
     page = ui.page
     page.goto("/#/projects/nowhere/plan")
+    page.locator("#who", has_text="local mode").wait_for()  # no session route or a local one: no login
     problem = page.locator(".problem")
     problem.wait_for()
     assert "Not Found" in problem.inner_text() or "not found" in problem.inner_text().lower()
@@ -212,7 +213,7 @@ def test_an_api_error_is_shown_with_its_title_and_detail(ui):
     page.get_by_label("Name").fill("Bad id")
     page.get_by_label("Id", exact=True).evaluate("el => el.removeAttribute('pattern')")
     page.get_by_label("Id", exact=True).fill("Not A Slug")
-    page.get_by_role("button", name="Create project").click()
+    page.get_by_label("Id", exact=True).press("Enter")  # the keyboard submits the form
     error = page.locator("form[aria-label='New project'] .problem")
     error.wait_for()
     assert "id" in error.inner_text()

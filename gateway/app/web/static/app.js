@@ -1060,8 +1060,8 @@ function PlanScreen(shell, params) {
       h("div", { class: "row" }, h("strong", { text: `AI planning job #${job.id} (${job.kind || "plan"})` }), badge(job.status),
         job.max_attempts ? h("span", { class: "meta", text: `attempt ${job.attempt || 0} of ${job.max_attempts}` }) : null,
         live ? cancel : h("button", { class: "link", text: "dismiss", onclick: () => { job = null; clear(slot); } })),
-      job.progress ? h("div", { class: "meta", text: job.progress }) : null,
-      job.error ? h("div", { class: "problem", text: typeof job.error === "string" ? job.error : JSON.stringify(job.error) }) : null,
+      job.progress ? h("div", { class: "meta", id: "job-progress", text: describeJobPart(job.progress) }) : null,
+      job.error ? h("div", { class: "problem", role: "alert", text: describeJobPart(job.error) }) : null,
       errors));
   }
 
@@ -1076,8 +1076,10 @@ function PlanScreen(shell, params) {
       if (ev.type.startsWith("job.")) {
         const d = ev.data || {};
         if (job && d.job_id === job.id) {
-          const status = ev.type.slice(4);
-          updateJob(status === "progress" ? { progress: d.message || d.stage || JSON.stringify(d) } : { status, plan_version: d.plan_version ?? job.plan_version, error: d.error ?? job.error });
+          const kind = ev.type.slice(4);
+          const status = d.status || (kind === "progress" ? job.status : kind);
+          updateJob({ status, attempt: d.attempt ?? job.attempt, plan_version: d.plan_version ?? job.plan_version, error: d.error ?? job.error,
+            progress: kind === "progress" ? { step: d.step, message: d.message } : job.progress });
         } else if (!job && ev.type === "job.queued") {
           startJob({ id: d.job_id, status: "queued", kind: d.kind });
         }
@@ -1124,6 +1126,12 @@ function PlanScreen(shell, params) {
 }
 
 let feedbackDraft = "";
+
+// A job's progress or error: an object from the API ({step, message} / a problem), or text.
+function describeJobPart(part) {
+  if (typeof part === "string") return part;
+  return [part.step, part.title, part.message, part.detail].filter(Boolean).join(": ") || JSON.stringify(part);
+}
 
 function fmtValue(v) {
   if (v === null || v === undefined) return "—";
@@ -1476,26 +1484,37 @@ function ContextScreen(shell, params) {
   const taskId = params.task ? Number(params.task) : null;
   const base = () => (taskId ? `projects/${pid}/tasks/${taskId}/context` : `projects/${pid}/context`);
 
+  let generation = 0;
+
+  // Built off-screen and swapped in at the end: a load that a newer one overtook shows nothing.
   async function load() {
-    clear(root);
+    const mine = ++generation;
+    const view = h("div", {});
     const picker = h("select", { id: "context-scope", "aria-label": "Which context" }, h("option", { value: "", text: "Global context" }));
     try {
       const plan = await get(`projects/${pid}/plans/active`);
       for (const t of plan.tasks) picker.append(h("option", { value: t.id, text: `Task ${t.code}: ${t.title}`, selected: t.id === taskId }));
     } catch { /* no accepted plan: only the global context */ }
     picker.addEventListener("change", () => { location.hash = `#/projects/${pid}/context${picker.value ? `?task=${picker.value}` : ""}`; });
-    root.append(h("div", { class: "row" }, h("label", { for: "context-scope", text: "Context" }), picker));
+    view.append(h("div", { class: "row" }, h("label", { for: "context-scope", text: "Context" }), picker));
     const editor = h("section", { class: "panel", id: "context-editor" });
     const history = h("section", { class: "panel", id: "context-history" });
-    root.append(editor, history);
+    view.append(editor, history);
+    let latest = null;
     try {
-      current = await get(base());
+      latest = await get(base());
     } catch (error) {
-      current = null;
-      if (error.status !== 404) { editor.append(problemBox(error)); return; }
+      if (error.status !== 404) {
+        editor.append(problemBox(error));
+        if (mine === generation) fill(root, view);
+        return;
+      }
     }
+    if (mine !== generation) return;
+    current = latest;
     renderEditor(editor);
-    await renderHistory(history);
+    await renderHistory(history).catch((error) => history.append(problemBox(error)));
+    if (mine === generation) fill(root, view);
   }
 
   function renderEditor(editor, keepText) {
