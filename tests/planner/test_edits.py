@@ -63,18 +63,19 @@ def get(plan: PlanDraft, code: str):
     return next(t for t in plan.tasks if t.code == code)
 
 
-def test_no_feedback_keeps_the_plan_and_says_so(planner: TemplatePlanner, brief: GameBrief, plan: PlanDraft) -> None:
-    revised = planner.propose(PlanningRequest(brief=brief, previous=plan))
-    assert [t.model_dump() for t in revised.tasks] == [t.model_dump() for t in plan.tasks]
-    assert revised.notes[-1] == "Revision: no structured edits; the tasks are unchanged."
-    assert revised.summary == plan.summary
+def test_no_feedback_is_refused_rather_than_copied(planner: TemplatePlanner, brief: GameBrief, plan: PlanDraft) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        planner.propose(PlanningRequest(brief=brief, previous=plan))
+    assert refused.value.extensions["errors"][0]["type"] == "feedback_empty"
 
 
-def test_free_text_is_kept_not_interpreted(planner: TemplatePlanner, brief: GameBrief, plan: PlanDraft) -> None:
+def test_free_text_is_read_point_by_point(planner: TemplatePlanner, brief: GameBrief, plan: PlanDraft) -> None:
     revised = apply(planner, brief, plan, text="Please make the art darker and cut the camera task.")
-    assert codes(revised) == codes(plan)
-    assert any("free-text feedback (51 characters) is kept" in note for note in revised.notes)
-    assert any("does not interpret free text" in note for note in revised.notes)
+    camera = by_key(plan)["camera"].code
+    assert codes(revised) == [c for c in codes(plan) if c != camera]
+    notes = [n for n in revised.notes if n.startswith("Revision: feedback")]
+    assert "'Please make the art darker' was not applied: not understood" in notes[0]
+    assert f"'cut the camera task': removed {camera}" in notes[1]
 
 
 def test_add_places_the_task_and_gives_the_next_code(

@@ -19,7 +19,18 @@ from gateway.app.planner.library import (
 )
 from gateway.app.planner.models import CATEGORIES
 
-GENRES = {"platformer-2d", "top-down-action", "puzzle", "rpg", "visual-novel", "racing"}
+GENRES = {
+    "platformer-2d",
+    "top-down-action",
+    "puzzle",
+    "rpg",
+    "visual-novel",
+    "racing",
+    "metroidvania",
+    "roguelike-deckbuilder",
+    "city-builder",
+    "fps",
+}
 ENGINES = {"godot", "unity", "phaser"}
 
 
@@ -101,14 +112,15 @@ def test_task_keys_are_unique_across_the_library() -> None:
         ("visual novel", "visual-novel", True),
         ("Kart racer", "racing", True),
         ("twin-stick shooter", "top-down-action", True),
-        ("metroidvania", "platformer-2d", False),
+        ("metroidvania", "metroidvania", True),
+        ("endless runner", "platformer-2d", False),
         ("match-3", "puzzle", False),
         ("Match 3", "puzzle", False),
         ("dungeon crawler", "rpg", False),
         ("bullet hell", "top-down-action", False),
         ("point-and-click", "visual-novel", False),
         ("sim racing", "racing", False),
-        ("a cozy metroidvania with cats", "platformer-2d", False),
+        ("a cozy metroidvania with cats", "metroidvania", False),
         ("kart racing with items", "racing", False),
     ],
 )
@@ -120,7 +132,7 @@ def test_genre_resolution(asked: str, genre: str, exact: bool) -> None:
 
 
 def test_related_and_mentioned_genres_say_why() -> None:
-    assert "ability" in resolve_genre("metroidvania").reason
+    assert "automatic forward movement" in resolve_genre("endless runner").reason
     mentioned = resolve_genre("a cozy metroidvania with cats")
     assert mentioned.reason.startswith("'a cozy metroidvania with cats' mentions 'metroidvania'")
     alias = resolve_genre("retro jrpg with dragons")

@@ -190,11 +190,16 @@ def test_genre_defaults_can_be_removed(planner: TemplatePlanner) -> None:
     assert "save-system" not in prototype  # the genre adds saves from the MVP on
 
 
-def test_unknown_features_are_reported_not_invented(planner: TemplatePlanner) -> None:
+def test_unknown_features_get_their_own_tasks_and_a_note(planner: TemplatePlanner) -> None:
     plan = propose(planner, genre="puzzle", engine="godot", features=["photo mode", "no-jetpack"])
     notes = " ".join(plan.notes)
-    assert "no module for feature 'photo-mode', so no tasks were added" in notes
-    assert "no module for feature 'jetpack', so there was nothing to remove" in notes
+    assert "No template module covers feature 'photo mode'" in notes
+    assert "nothing for feature 'jetpack', so there was nothing to remove" in notes
+    assert [t.title for t in plan.tasks if t.title.startswith("Photo mode")] == [
+        "Photo mode: design",
+        "Photo mode: build",
+        "Photo mode: test",
+    ]
 
 
 def test_mobile_platforms_bring_touch_controls(planner: TemplatePlanner) -> None:
@@ -206,9 +211,9 @@ def test_mobile_platforms_bring_touch_controls(planner: TemplatePlanner) -> None
 
 
 def test_fallbacks_are_explained(planner: TemplatePlanner, catalogue: Catalogue) -> None:
-    plan = propose(planner, title="Moonwell", genre="metroidvania", engine="pixi")
+    plan = propose(planner, title="Moonwell", genre="endless runner", engine="pixi")
     assert plan.template == "platformer-2d/phaser"
-    assert "Genre fallback: asked for 'metroidvania', planned with the 2D platformer template" in plan.summary
+    assert "Genre fallback: asked for 'endless runner', planned with the 2D platformer template" in plan.summary
     assert "Engine fallback: asked for 'pixi', planned with the Phaser template" in plan.summary
     assert sum("fallback" in note for note in plan.notes) == 2
     assert_well_formed(plan, catalogue, "phaser")
@@ -229,7 +234,10 @@ def test_unknown_engine_names_the_default_and_why(planner: TemplatePlanner) -> N
 
 def test_platforms_the_engine_cannot_export_are_called_out(planner: TemplatePlanner) -> None:
     plan = propose(planner, genre="puzzle", engine="phaser", platforms=["web", "switch"])
-    assert any("'Nintendo Switch' is not an export target" in note for note in plan.notes)
+    assert any(
+        "'Nintendo Switch' is left out of the build tasks: a Phaser game runs in a browser" in note
+        for note in plan.notes
+    )
     assert "for the web" in plan.summary
     none_fit = propose(planner, genre="puzzle", engine="phaser", platforms=["xbox"])
     assert any("builds target the web instead" in note for note in none_fit.notes)
@@ -281,7 +289,7 @@ def test_edits_without_a_previous_plan_apply_to_a_fresh_one(planner: TemplatePla
 
 
 def test_game_defaults_describe_the_project(catalogue: Catalogue) -> None:
-    defaults = game_defaults(GameBrief(title="Star Courier", genre="metroidvania", engine="unity", features=["i18n"]))
+    defaults = game_defaults(GameBrief(title="Star Courier", genre="endless runner", engine="unity", features=["i18n"]))
     assert defaults["template"] == "platformer-2d/unity"
     assert defaults["game"]["title"] == "Star Courier"
     assert defaults["game"]["engine"] == "unity"
@@ -296,7 +304,7 @@ def test_game_defaults_describe_the_project(catalogue: Catalogue) -> None:
     assert any("Art style" in c for c in defaults["constraints"])
     assert "coyote time" in defaults["glossary"]
     assert defaults["fallbacks"]
-    assert "metroidvania" in defaults["fallbacks"][0]
+    assert "endless runner" in defaults["fallbacks"][0]
     assert "unity" in defaults["mcp_servers"]["programming"]
     assert "godot" not in defaults["mcp_servers"]["programming"]
     assert all(catalogue.get(name) for names in defaults["mcp_servers"].values() for name in names)

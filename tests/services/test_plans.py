@@ -41,8 +41,22 @@ def test_racing_accepts_of_two_proposals_leave_exactly_one_accepted(db):
     with db.get_session() as session:
         projects.create(session=session, data=ProjectCreate(id="two", name="Two", brief=GameBrief(genre="puzzle")))
         plans.propose(session=session, project_id="two")
-        plans.revise(session=session, project_id="two", version=1, feedback=plans.Feedback(text="b", edits=[]))
-        plans.revise(session=session, project_id="two", version=1, feedback=plans.Feedback(text="c", edits=[]))
+        plans.revise(
+            session=session,
+            project_id="two",
+            version=1,
+            feedback=plans.Feedback.model_validate(
+                {"text": "b", "edits": [{"op": "edit", "code": "T-001", "changes": {"priority": 1}}]}
+            ),
+        )
+        plans.revise(
+            session=session,
+            project_id="two",
+            version=1,
+            feedback=plans.Feedback.model_validate(
+                {"text": "c", "edits": [{"op": "edit", "code": "T-001", "changes": {"priority": 1}}]}
+            ),
+        )
     outcomes: list[str] = []
     start = threading.Barrier(2)
 

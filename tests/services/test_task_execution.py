@@ -275,7 +275,14 @@ def test_cancelled_dependencies_no_longer_hold_anything_up(db, project):
 def test_tasks_of_a_superseded_plan_cannot_be_worked_on(db, project):
     old_task = task_states.ready_tasks(plan_tasks(db))[0]
     with db.get_session() as session:
-        plans.revise(session=session, project_id=project, version=1, feedback=plans.Feedback(text="again", edits=[]))
+        plans.revise(
+            session=session,
+            project_id=project,
+            version=1,
+            feedback=plans.Feedback.model_validate(
+                {"text": "again", "edits": [{"op": "edit", "code": "T-001", "changes": {"priority": 1}}]}
+            ),
+        )
         plans.accept(session=session, project_id=project, version=2)
         with pytest.raises(Conflict, match="not to the accepted plan"):
             task_execution.start(session=session, project_id=project, task_id=old_task.id)

@@ -125,7 +125,9 @@ def revise_plan(
 ) -> PlanRead:
     """Give feedback on a version; the AI answers with the next version, based on it.
 
-    Structured edits are all applied; free text is kept with the version for planners that read it.
+    Structured edits are all applied; the template planner then reads the free text point by point and its notes
+    say how each point was handled. Feedback of which nothing can be applied is a 422 listing every point: no
+    unchanged copy is stored as a new version.
     """
     feedback = Feedback.model_validate(data.model_dump(exclude_unset=True))
     plan = plans.revise(session=session, project_id=project_id, version=version, feedback=feedback)

@@ -2,8 +2,8 @@
 
 Edits apply in order to a working copy. Codes are stable: a task keeps its code across versions and new tasks are
 numbered above the highest code the plan ever used. An edit that names a task, dependency or tool that does not
-exist is refused, and every refused edit is reported at once (`loc` = ["edits", i, …]). Free text is never
-interpreted: it is recorded as kept for an LLM planner.
+exist is refused, and every refused edit is reported at once (`loc` = ["edits", i, …]). Free text is read by
+`feedback.py`, which turns what it understands into these same edits.
 """
 
 import re
@@ -587,7 +587,7 @@ _HANDLERS: dict[str, Callable[[WorkingPlan, Any, _Checker, GameBrief], None]] = 
 
 
 def revise(*, previous: PlanDraft, brief: GameBrief, feedback: Feedback | None, catalogue: Catalogue) -> PlanDraft:
-    """The previous plan with every structured edit applied in order; free text is kept, not interpreted."""
+    """The previous plan with every structured edit applied in order (free text is `feedback.py`'s job)."""
     plan = WorkingPlan.of(previous)
     engine = engine_of(previous)
     edits = feedback.edits if feedback else []

@@ -56,6 +56,7 @@ class TaskSpec:
     origin: str = "common"
     essential: bool = False
     milestone: str | None = None
+    covers: tuple[str, ...] = ()
 
     def for_engine(self, engine: str) -> "TaskSpec":
         """The task with its per-engine overrides applied."""
@@ -82,6 +83,7 @@ class EngineSpec:
     deliverables: dict[str, tuple[str, str]]
     platforms: dict[str, str]
     release_steps: tuple[str, ...]
+    platform_notes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -219,7 +221,7 @@ def with_changes(spec: TaskSpec, changes: dict[str, Any]) -> TaskSpec:
             data["deliverables"] = (*data["deliverables"], *_deliverables(value))
         elif name == "add_roles":
             data["roles"] = (*data["roles"], *value)
-        elif name in {"depends", "roles", "criteria", "required_by"}:
+        elif name in {"depends", "roles", "criteria", "required_by", "covers"}:
             data[name] = tuple(value)
         elif name == "deliverables":
             data[name] = _deliverables(value)
@@ -277,6 +279,7 @@ def _task(entry: dict[str, Any], origin: str) -> TaskSpec:
             origin=origin,
             essential=bool(entry.get("essential", False)),
             milestone=entry.get("milestone"),
+            covers=tuple(entry.get("covers", [])),
         )
     except KeyError as missing:
         raise TemplateError(f"{origin} task {key}: missing field {missing}") from None
@@ -316,6 +319,7 @@ def _engine(data: dict[str, Any]) -> EngineSpec:
         deliverables={kind: (spec["path"], spec["category"]) for kind, spec in data["deliverables"].items()},
         platforms=dict(data["platforms"]),
         release_steps=tuple(data["release"]["steps"]),
+        platform_notes=dict(data.get("platform_notes", {})),
     )
 
 

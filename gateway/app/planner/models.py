@@ -104,7 +104,8 @@ class GameBrief(BaseModel):
     genre: str | None = Field(
         default=None,
         max_length=100,
-        description="A template genre (platformer-2d, top-down-action, puzzle, rpg, visual-novel, racing) or any "
+        description="A template genre (platformer-2d, top-down-action, puzzle, rpg, visual-novel, racing, metroidvania, "
+        "roguelike-deckbuilder, city-builder, fps) or any "
         "genre name; unknown genres fall back to the nearest template and the plan says so",
     )
     engine: str | None = Field(
@@ -124,9 +125,11 @@ class GameBrief(BaseModel):
     features: list[Annotated[str, Field(max_length=100)]] = Field(
         default_factory=list,
         max_length=40,
-        description="Feature modules, normalised to canonical names (multiplayer, save-system, localisation, "
-        "controller-support, procedural-levels, leaderboards, achievements, touch-controls, accessibility); "
-        "'no-X' or '-X' (or 'no X', 'without X') removes a module the genre would add by default",
+        description="The game's features in the brief's words ('double jump', 'online co-op', 'save rooms'); exact "
+        "module names are normalised to canonical ones (multiplayer, save-system, localisation, controller-support, "
+        "procedural-levels, leaderboards, achievements, touch-controls, accessibility, console-port), the rest kept "
+        "kebab-cased. The planner matches each by meaning to a module or a genre task, and gives one nothing covers "
+        "its own tasks. 'no-X' or '-X' (or 'no X', 'without X') leaves out what X names",
     )
     pillars: list[Annotated[str, Field(max_length=300)]] = Field(
         default_factory=list, max_length=10, description="Design pillars: what every decision should serve"
@@ -521,7 +524,7 @@ Edit = Annotated[
 
 
 class Feedback(BaseModel):
-    """What the user wants changed: free text (kept for an LLM planner) and structured edits (applied in order)."""
+    """What the user wants changed: free text (read by the planner) and structured edits (applied in order)."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -538,7 +541,12 @@ class Feedback(BaseModel):
         },
     )
 
-    text: Text | None = Field(default=None, description="Free-text feedback")
+    text: Text | None = Field(
+        default=None,
+        description="Free-text feedback. The template planner reads common requests point by point (drop/remove X, "
+        "add X, move X to a later/earlier/named milestone, prioritise X, X can wait, smaller/bigger scope, rename a "
+        "milestone) and says in the notes how each point was handled",
+    )
     edits: list[Edit] = Field(default_factory=list, max_length=500, description="Structured edits, applied in order")
 
 

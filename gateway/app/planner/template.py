@@ -12,6 +12,7 @@ from typing import Any
 
 from gateway.app.planner.catalogue import Catalogue, load_catalogue
 from gateway.app.planner.library import (
+    DeliverableSpec,
     EngineSpec,
     GenreSpec,
     Library,
@@ -27,11 +28,13 @@ from gateway.app.planner.library import (
     snake,
     with_changes,
 )
+from gateway.app.planner.matching import concepts, head, signatures
 from gateway.app.planner.models import (
     DISCIPLINES,
     SCOPES,
     Deliverable,
     Estimates,
+    Feedback,
     GameBrief,
     Milestone,
     PlanDraft,
@@ -53,6 +56,27 @@ CONSOLES = ("switch", "playstation", "xbox")
 
 
 @dataclass
+class FeatureMatch:
+    """What one feature of the brief turned into: feature modules, template tasks, or tasks of its own."""
+
+    choice: str
+    phrase: str
+    negated: bool
+    modules: list[str] = field(default_factory=list)
+    tasks: list[str] = field(default_factory=list)
+
+    @property
+    def slug(self) -> str:
+        """The feature as a key for its own tasks."""
+        return kebab(self.phrase)[:60] or "feature"
+
+    @property
+    def matched(self) -> bool:
+        """Whether a module or a template task covers the feature."""
+        return bool(self.modules or self.tasks)
+
+
+@dataclass
 class BriefContext:
     """A brief resolved against the templates: which genre and engine, which features, and the words to use."""
 
@@ -66,6 +90,7 @@ class BriefContext:
     tokens: dict[str, str]
     fallbacks: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    matches: list[FeatureMatch] = field(default_factory=list)
 
     @property
     def template(self) -> str:
@@ -120,17 +145,23 @@ def resolve_brief(
     for platform in platforms_asked:
         if platform not in engine.platforms:
             label = library.platform_names.get(platform, platform)
+            why = engine.platform_notes.get(platform) or f"it is not an export target of the {engine.name} template"
             notes.append(
-                f"Platform '{label}' is not an export target of the {engine.name} template; it is left out of the "
-                "build tasks — plan its port separately."
+                f"Platform '{label}' is left out of the build tasks: {why}. Plan its port separately, or choose an "
+                "engine that exports to it."
             )
+    for platform in platforms:
+        if platform in CONSOLES and platform in engine.platform_notes:
+            label = library.platform_names.get(platform, platform)
+            notes.append(f"Platform '{label}' is kept: {engine.platform_notes[platform]}.")
     if not platforms:
         platforms = list(engine.default_platforms)
         if platforms_asked:
             names = [library.platform_names.get(p, p) for p in platforms]
             notes.append(f"No requested platform fits {engine.name}; builds target {_join(names)} instead.")
 
-    features = _active_features(library, genre, scope, choices, platforms, notes)
+    matches = _match_features(library, genre, engine, choices)
+    features = _active_features(library, genre, scope, matches, platforms, notes)
     tokens = _tokens(library, brief, genre, engine, scope, platforms)
     return BriefContext(
         brief=brief,
@@ -143,28 +174,75 @@ def resolve_brief(
         tokens=tokens,
         fallbacks=fallbacks,
         notes=notes,
+        matches=matches,
     )
 
 
-def _active_features(
-    library: Library, genre: GenreSpec, scope: Scope, choices: list[str], platforms: list[str], notes: list[str]
-) -> list[str]:
-    wanted = {c for c in choices if not c.startswith("no-")}
-    removed = {c.removeprefix("no-") for c in choices if c.startswith("no-")}
+def _genre_tasks(library: Library, genre: GenreSpec) -> list[TaskSpec]:
+    """The template tasks a brief's feature can be matched to: the genre's own and the shared ones, with covers."""
+    shared = [spec for spec in library.common if spec.key not in genre.exclude]
+    return [spec for spec in (*genre.tasks, *shared) if spec.covers]
+
+
+def _match_features(library: Library, genre: GenreSpec, engine: EngineSpec, choices: list[str]) -> list[FeatureMatch]:
+    """Each feature choice matched by meaning to feature modules and to the template tasks that cover it."""
+    tasks = _genre_tasks(library, genre)
+    matches = []
     for choice in choices:
         base = choice.removeprefix("no-")
-        if base not in library.features:
-            known = ", ".join(library.features)
-            if choice.startswith("no-"):
-                notes.append(
-                    f"The template planner has no module for feature '{base}', so there was nothing to remove."
-                )
-            else:
-                notes.append(
-                    f"The template planner has no module for feature '{base}', so no tasks were added for it (known "
-                    f"modules: {known}); plan it with an 'add' edit or leave it to an LLM planner."
-                )
-    active = set(wanted & set(library.features))
+        phrase = base.replace("-", " ").replace("co op", "co-op")
+        match = FeatureMatch(choice=choice, phrase=phrase, negated=choice.startswith("no-"))
+        if base in library.features:
+            match.modules = [base]
+        else:
+            wanted, main = concepts(match.phrase), head(match.phrase)
+            scored: list[tuple[int, str, str]] = []
+            for feature in library.features.values():
+                names = signatures((feature.key, feature.name, *feature.aliases))
+                scored.append((_rank(wanted, main, names), "m", feature.key))
+            for spec in tasks:
+                if not spec.engines or engine.key in spec.engines:
+                    scored.append((_rank(wanted, main, signatures(spec.covers)), "t", spec.key))
+            best = max((points for points, _, _ in scored), default=0)
+            if best:
+                match.modules = [key for points, kind, key in scored if points == best and kind == "m"]
+                match.tasks = [key for points, kind, key in scored if points == best and kind == "t"]
+        matches.append(match)
+    return matches
+
+
+def _rank(wanted: frozenset[str], main: str | None, names: list[frozenset[str]]) -> int:
+    """A target's match score: it must name the phrase's head ('level editor' is about an editor, not levels)."""
+    inside = [s for s in names if s <= wanted]
+    if not inside or not any(main in s for s in inside):
+        return 0
+    return max(len(s) for s in inside)
+
+
+def _active_features(
+    library: Library,
+    genre: GenreSpec,
+    scope: Scope,
+    matches: list[FeatureMatch],
+    platforms: list[str],
+    notes: list[str],
+) -> list[str]:
+    wanted: set[str] = set()
+    removed: set[str] = set()
+    for match in matches:  # a later choice wins over an earlier one naming the same module
+        for key in match.modules:
+            (removed if match.negated else wanted).add(key)
+            (wanted if match.negated else removed).discard(key)
+    kept = {key for m in matches if not m.negated for key in m.tasks}
+    for match in matches:
+        if match.negated and not match.matched:
+            notes.append(
+                f"The template planner has nothing for feature '{match.phrase}', so there was nothing to remove."
+            )
+        elif match.negated and match.tasks and not set(match.tasks) & kept:
+            names = _join([f"'{_task_title(library, genre, key)}'" for key in match.tasks])
+            notes.append(f"Left out {names} because the brief asks for no '{match.phrase}'.")
+    active = set(wanted)
     for feature, smallest in genre.default_features().items():
         if feature in removed:
             notes.append(f"The {genre.name} template adds '{feature}' by default; left out as the brief asked.")
@@ -173,7 +251,19 @@ def _active_features(
     if set(platforms) & set(MOBILE) and "touch-controls" not in removed and "touch-controls" not in active:
         active.add("touch-controls")
         notes.append("Added the 'touch-controls' module because the brief targets mobile platforms.")
+    consoles = [library.platform_names.get(p, p) for p in platforms if p in CONSOLES]
+    if consoles and "console-port" in library.features and "console-port" not in removed | active:
+        active.add("console-port")
+        notes.append(
+            f"Added the 'console-port' module (platform-holder approval, dev kits, certification) because the brief "
+            f"targets {_join(consoles)}."
+        )
     return [key for key in library.features if key in active]
+
+
+def _task_title(library: Library, genre: GenreSpec, key: str) -> str:
+    spec = next((t for t in (*genre.tasks, *library.common) if t.key == key), None)
+    return spec.title if spec else key
 
 
 def _tokens(
@@ -212,6 +302,7 @@ def _tokens(
         "render_setup": render,
         "platform_steps": "; ".join(f"{names.get(p, p)} — {engine.platforms[p]}" for p in platforms),
         "store_target": _join(stores) or "itch.io",
+        "consoles": _join([names.get(p, p) for p in platforms if p in CONSOLES]) or "the consoles",
     }
 
 
@@ -225,6 +316,10 @@ def _universe(context: BriefContext) -> tuple[list[TaskSpec], dict[str, TaskSpec
     sources += [(spec, True) for spec in genre.tasks]
     for feature in library.features.values():
         sources += [(spec, feature.key in context.features) for spec in feature.tasks]
+    taken = {spec.key for spec, _ in sources}
+    for match in context.matches:
+        if not match.negated and not match.matched:
+            sources += [(spec, True) for spec in own_tasks(match, taken)]
     for source, candidate in sources:
         overridden = with_changes(source, genre.overrides[source.key]) if source.key in genre.overrides else source
         spec = overridden.for_engine(engine.key)
@@ -238,6 +333,85 @@ def _universe(context: BriefContext) -> tuple[list[TaskSpec], dict[str, TaskSpec
             if dep not in universe:
                 raise TemplateError(f"{context.template}: task {key} refers to unknown task {dep}")
     return candidates, universe
+
+
+def own_tasks(match: FeatureMatch, taken: set[str]) -> tuple[TaskSpec, ...]:
+    """Design, build and test tasks for a brief feature no template covers, with deliverables named after it."""
+    slug = match.slug
+    while f"brief-{slug}-design" in taken:
+        slug += "-2"
+    taken.update({f"brief-{slug}-design", f"brief-{slug}-build", f"brief-{slug}-test"})
+    name = match.phrase.replace("{", "(").replace("}", ")").strip() or slug
+    label = name[0].upper() + name[1:]
+    origin = f"feature brief-{slug}"
+    design = TaskSpec(
+        key=f"brief-{slug}-design",
+        title=f"{label}: design",
+        discipline="design",
+        scope="prototype",
+        stage=1,
+        priority=3,
+        points=2,
+        hours=4,
+        description=(
+            f"The brief asks for {name}, and no template module covers it. Decide what it means for {{game}}: how "
+            f"the player uses it, its rules and numbers, how it serves the core loop ({{core_loop}}), what it needs "
+            "from other systems, and what is out of scope. Write it in `{d0}`."
+        ),
+        criteria=(
+            f"The document says how the player uses {name} and what is out of scope",
+            f"Every number {name} needs has a value and a unit",
+        ),
+        deliverables=(DeliverableSpec(kind="doc", name=f"{slug} design", about=f"Design of {name}"),),
+        depends=("game-design-doc",),
+        roles=("docs",),
+        origin=origin,
+    )
+    build = TaskSpec(
+        key=f"brief-{slug}-build",
+        title=f"{label}: build",
+        discipline="programming",
+        scope="prototype",
+        stage=3,
+        priority=3,
+        points=5,
+        hours=12,
+        description=(
+            f"Implement {name} as its design document says, in `{{d0}}` ({{lang}}), following the project's "
+            "conventions; its numbers live in {tunables} so they can be tuned without code."
+        ),
+        criteria=(
+            f"{label} works in the game as the design document describes",
+            "Its numbers are tunable without a code change",
+        ),
+        deliverables=(DeliverableSpec(kind="script", name=slug, dir=slug, about=f"{label}"),),
+        depends=(design.key, "project-setup"),
+        roles=("code", "run"),
+        origin=origin,
+    )
+    test = TaskSpec(
+        key=f"brief-{slug}-test",
+        title=f"{label}: test",
+        discipline="qa",
+        scope="prototype",
+        stage=5,
+        priority=2,
+        points=2,
+        hours=4,
+        description=(
+            f"Test {name}: automated tests of its rules in `{{d0}}` with {{tests}}, and one playtest session that "
+            "uses it, with the findings written down."
+        ),
+        criteria=(
+            f"Automated tests cover the rules of {name} and pass",
+            f"A playtest used {name}; findings are listed",
+        ),
+        deliverables=(DeliverableSpec(kind="test", name=slug, dir=slug, about=f"Tests of {name}"),),
+        depends=(build.key,),
+        roles=("code", "test"),
+        origin=origin,
+    )
+    return design, build, test
 
 
 def _included(spec: TaskSpec, scope: Scope) -> bool:
@@ -425,7 +599,14 @@ def blueprint(context: BriefContext) -> Blueprint:
     """The template plan for a resolved brief, ordered and trimmed, with task fields rendered."""
     library = load_library()
     candidates, universe = _universe(context)
-    included = [spec for spec in candidates if _included(spec, context.scope)]
+    promoted = {key for m in context.matches if not m.negated for key in m.tasks}
+    dropped_by_brief = {key for m in context.matches if m.negated for key in m.tasks} - promoted
+    candidates = [
+        with_changes(spec, {"essential": True}) if spec.key in promoted else spec
+        for spec in candidates
+        if spec.key not in dropped_by_brief
+    ]
+    included = [spec for spec in candidates if _included(spec, context.scope) or spec.key in promoted]
     deps = _dependencies(included, universe)
     included, dropped = _trim(included, deps)
     milestone_of = _assign_milestones(included, deps, context.scope, library)
@@ -453,9 +634,47 @@ def blueprint(context: BriefContext) -> Blueprint:
         )
     by_key = {spec.key: spec for spec in included}
     tasks = {key: {**render_task(by_key[key], context, library), "milestone": milestone_of[key]} for key in order}
+    notes += _cover(context, tasks, order, library)
     used = set(milestone_of.values())
     milestones = [m for m in template_milestones(context) if m.key in used]
     return Blueprint(context=context, order=order, tasks=tasks, deps=deps, notes=notes, milestones=milestones)
+
+
+def _cover(context: BriefContext, tasks: dict[str, dict[str, Any]], order: list[str], library: Library) -> list[str]:
+    """Make the tasks that cover each brief feature say so, and note how each feature was planned."""
+    notes = []
+    for match in context.matches:
+        if match.negated:
+            continue
+        if match.tasks:
+            keys = [key for key in order if key in match.tasks]
+        elif match.modules:
+            module_keys = {spec.key for m in match.modules for spec in library.features[m].tasks}
+            keys = [key for key in order if key in module_keys][:1]
+        else:
+            keys = [key for key in order if key.startswith(f"brief-{match.slug}")]
+        for key in keys:
+            task = tasks[key]
+            if not key.startswith("brief-"):
+                task["description"] = f"{task['description']}\n\nThe brief asks for: {match.phrase}."[:20_000]
+                task["acceptance_criteria"] = [
+                    *task["acceptance_criteria"],
+                    f"The brief's '{match.phrase}' works as described here",
+                ]
+        titles = _join([f"'{tasks[key]['title']}'" for key in keys])
+        if not keys:
+            notes.append(f"Feature '{match.phrase}' matched no task of this scope.")
+        elif match.tasks and match.choice not in library.features:
+            notes.append(f"Feature '{match.phrase}' is covered by {titles}.")
+        elif match.modules and match.choice not in library.features:
+            names = _join([library.features[m].name for m in match.modules])
+            notes.append(f"Feature '{match.phrase}' matched the {names} module by meaning ({titles}).")
+        elif not match.matched:
+            notes.append(
+                f"No template module covers feature '{match.phrase}': it gets its own design, build and test tasks "
+                f"({titles}); check their size and place in the plan."
+            )
+    return notes
 
 
 def summarise(context: BriefContext, tasks: list[TaskDraft]) -> str:
@@ -475,6 +694,9 @@ def summarise(context: BriefContext, tasks: list[TaskDraft]) -> str:
     if context.features:
         names = [library.features[key].name.lower() for key in context.features]
         text += f" Feature modules: {_join(names)}."
+    own = [f"'{m.phrase}'" for m in context.matches if not m.negated and not m.matched]
+    if own:
+        text += f" No template covers {_join(own)}: each has its own design, build and test tasks."
     text += f" Template: {context.template}."
     if context.fallbacks:
         text += " " + " ".join(context.fallbacks)
@@ -535,11 +757,33 @@ class TemplatePlanner:
                     "Free-text feedback was kept for an LLM planner; the template planner does not interpret free text."
                 )
         else:
-            from gateway.app.planner.edits import revise
-
             previous = request.previous or build_plan(resolve_brief(request.brief))
-            draft = revise(previous=previous, brief=request.brief, feedback=request.feedback, catalogue=self.catalogue)
+            draft = self._revise(previous, request.brief, request.feedback or Feedback())
         ensure_valid(draft, self.catalogue, engine=engine_of(draft))
+        return draft
+
+    def _revise(self, previous: PlanDraft, brief: GameBrief, feedback: Feedback) -> PlanDraft:
+        """Structured edits first, then each understood point of the free text; refuse a revision that changes
+        nothing rather than store a copy as a new version."""
+        from gateway.app.planner import feedback as free_text
+        from gateway.app.planner.edits import REVISION, revise
+
+        if not feedback.edits and not feedback.text:
+            raise free_text.refuse([])
+        draft, steps = previous, []
+        if feedback.edits:
+            draft = revise(
+                previous=previous, brief=brief, feedback=Feedback(edits=feedback.edits), catalogue=self.catalogue
+            )
+            steps = [n for n in draft.notes if n.startswith(REVISION)]
+        if not feedback.text:
+            return draft
+        draft, points = free_text.apply_text(draft=draft, brief=brief, text=feedback.text, catalogue=self.catalogue)
+        if not feedback.edits and not any(point.done for point in points):
+            raise free_text.refuse(points)
+        generation = [n for n in draft.notes if not n.startswith(REVISION)]
+        extra = [n for p in points for n in p.notes]
+        draft.notes = [*generation, *steps, *free_text.notes_for(points), *extra][:200]
         return draft
 
 
