@@ -104,9 +104,9 @@ class GameBrief(BaseModel):
     genre: str | None = Field(
         default=None,
         max_length=100,
-        description="A template genre (platformer-2d, top-down-action, puzzle, rpg, visual-novel, racing, metroidvania, "
-        "roguelike-deckbuilder, city-builder, fps) or any "
-        "genre name; unknown genres fall back to the nearest template and the plan says so",
+        description="A template genre (platformer-2d, top-down-action, puzzle, rpg, visual-novel, racing, "
+        "metroidvania, roguelike-deckbuilder, city-builder, fps) or any genre name; unknown genres fall back to the "
+        "nearest template and the plan says so",
     )
     engine: str | None = Field(
         default=None,
