@@ -340,3 +340,37 @@ def test_a_whole_plan_breaking_the_milestone_rules_is_refused(client, project):
     response = client.post("/api/v1/projects/sc/plans/1/edits", json={"plan": draft})
     assert response.status_code == 422
     assert {e["type"] for e in response.json()["errors"]} == {"milestone_order"}
+
+
+def test_free_text_feedback_is_applied_or_refused_never_copied(client):
+    brief = {
+        "title": "Hollow Lantern",
+        "genre": "metroidvania",
+        "engine": "godot",
+        "platforms": ["pc", "switch"],
+        "features": ["double jump", "three bosses", "online co-op multiplayer", "save rooms"],
+    }
+    assert (
+        client.post("/api/v1/projects", json={"id": "hl", "name": "Hollow Lantern", "brief": brief}).status_code == 201
+    )
+    plan = propose(client, "hl")
+    refused = client.post("/api/v1/projects/hl/plans/1/revisions", json={"text": "Make it pop. More juice!"})
+    assert refused.status_code == 422
+    assert [e["loc"] for e in refused.json()["errors"]] == [["text", 0], ["text", 1]]
+    assert len(client.get("/api/v1/projects/hl/plans").json()["items"]) == 1, "no copy was stored"
+
+    text = "Drop multiplayer, add a level editor, make bosses a later milestone"
+    response = client.post("/api/v1/projects/hl/plans/1/revisions", json={"text": text})
+    assert response.status_code == 201, response.text
+    revised = response.json()
+    assert (revised["version"], revised["created_by"], revised["feedback"]["text"]) == (2, "ai", text)
+    notes = [n for n in revised["details"]["notes"] if n.startswith("Revision: feedback")]
+    assert len(notes) == 3
+    diff = client.get("/api/v1/projects/hl/plans/diff", params={"from": 1, "to": 2}).json()
+    assert {t["title"] for t in diff["added"]} >= {"Level editor: design", "Level editor: build", "Level editor: test"}
+    assert any(t["title"] == "Host, join and lobby" for t in diff["removed"])
+    bosses = next(t for t in plan["tasks"] if t["title"].startswith("Bosses"))
+    moved = {c["code"]: c["fields"] for c in diff["changed"]}
+    assert moved[bosses["code"]]["milestone"] == {"old": "vertical-slice", "new": "alpha"}
+    kept = {t["code"]: t["title"] for t in revised["tasks"]}
+    assert all(kept[t["code"]] == t["title"] for t in plan["tasks"] if t["code"] in kept), "codes are kept"

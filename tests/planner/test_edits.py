@@ -75,7 +75,7 @@ def test_free_text_is_read_point_by_point(planner: TemplatePlanner, brief: GameB
     assert codes(revised) == [c for c in codes(plan) if c != camera]
     notes = [n for n in revised.notes if n.startswith("Revision: feedback")]
     assert "'Please make the art darker' was not applied: not understood" in notes[0]
-    assert f"'cut the camera task': removed {camera}" in notes[1]
+    assert f"'cut the camera task': removed the tasks about 'camera task' (removed {camera})" in notes[1]
 
 
 def test_add_places_the_task_and_gives_the_next_code(

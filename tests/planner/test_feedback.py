@@ -143,3 +143,28 @@ def test_a_point_whose_edits_break_a_rule_says_why(planner: TemplatePlanner, bas
     assert point.problem == "the plan has no milestones"
     assert read_point("rename gold to Gold", base, BRIEF).problem == "'gold' is not a milestone of the plan"
     assert "already at the mvp scope" in read_point("mvp please", base, BRIEF).problem
+
+
+def test_a_point_that_changes_nothing_is_reported_not_applied(planner: TemplatePlanner, base: PlanDraft) -> None:
+    revised = revise(planner, base, "add bosses, drop the pause menu")
+    notes = feedback_notes(revised)
+    assert "'add bosses' was not applied: it would change nothing in the plan" in notes[0]
+    assert "removed the tasks about 'pause menu'" in notes[1]
+    with pytest.raises(InvalidInput):
+        revise(planner, base, "add bosses")
+
+
+def test_dropping_a_feature_of_the_brief_removes_the_choice_too(planner: TemplatePlanner) -> None:
+    brief = GameBrief.model_validate(BRIEF.model_dump() | {"features": ["photo mode"]})
+    plan = planner.propose(PlanningRequest(brief=brief))
+    revised = planner.propose(PlanningRequest(brief=brief, previous=plan, feedback=Feedback(text="drop photo mode")))
+    assert not [t for t in revised.tasks if t.title.startswith("Photo mode")]
+    assert "no-photo-mode" in revised.features, "a later rebuild does not bring it back"
+    assert "removed the feature 'photo mode'" in feedback_notes(revised)[0]
+
+
+def test_a_later_milestone_moves_each_named_task_one_milestone_on(planner: TemplatePlanner, base: PlanDraft) -> None:
+    revised = revise(planner, base, "make the map screen a later milestone")
+    before = next(t for t in base.tasks if t.template_key == "map-screen")
+    after = next(t for t in revised.tasks if t.template_key == "map-screen")
+    assert (before.milestone, after.milestone) == ("vertical-slice", "alpha")

@@ -57,6 +57,7 @@ class Point:
     edits: list[Any] = field(default_factory=list)
     done: str | None = None
     problem: str | None = None
+    adds: bool = False
     notes: list[str] = field(default_factory=list)
 
 
@@ -137,16 +138,31 @@ def _active_modules(plan: PlanDraft, brief: GameBrief) -> set[str]:
     return set(resolve_brief(brief, scope=plan.scope, choices=plan.features, template=plan.template).features)
 
 
+def _chosen_feature(plan: PlanDraft, thing: str) -> str | None:
+    """The plan's own feature choice a phrase names ('photo mode' → 'photo-mode'), if any."""
+    wanted = concepts(thing)
+    for choice in plan.features:
+        if not choice.startswith("no-") and wanted and concepts(choice.replace("-", " ")) == wanted:
+            return choice
+    return None
+
+
 def _remove(point: Point, thing: str, plan: PlanDraft, brief: GameBrief) -> None:
     module = _module_of(thing)
     if module and plan.template and module in _active_modules(plan, brief):
         point.edits = [ChangeScope(op="scope", remove_features=[module])]
         point.done = f"removed the {load_library().features[module].name} module"
         return
+    chosen = _chosen_feature(plan, thing) if plan.template else None
+    if chosen is not None:
+        # Removing the feature choice (not just its tasks) keeps a later rebuild from bringing them back.
+        point.edits = [ChangeScope(op="scope", remove_features=[chosen])]
+        point.done = f"removed the feature '{chosen.replace('-', ' ')}'"
+        return
     codes, missing = _tasks_about_all(plan, thing)
     if codes and not missing:
         point.edits = [RemoveTask(op="remove", code=code) for code in codes]
-        point.done = f"removed {', '.join(codes)}"
+        point.done = f"removed the tasks about '{thing}'"
     else:
         point.problem = _nothing_about(missing or [thing])
 
@@ -157,6 +173,7 @@ def _add(point: Point, thing: str, plan: PlanDraft) -> None:
         return
     point.edits = [ChangeScope(op="scope", add_features=[thing])]
     point.done = f"added '{thing}'"
+    point.adds = True
 
 
 def _move(point: Point, thing: str, where: str, plan: PlanDraft) -> None:
@@ -231,7 +248,7 @@ def _rename(point: Point, text: str, plan: PlanDraft, _brief: GameBrief) -> bool
 
 _MOVES = (
     re.compile(
-        rf"^(?:{_MOVE})\s+(?P<x>.+?)\s+(?:to|into|in|for|until|part of)?\s*(?:a|an|the)?\s*"
+        rf"^(?:{_MOVE})\s+(?P<x>.+?)\s+(?:(?:to|into|in|for|until|part of)\s+)?(?:a|an|the)\s+"
         r"(?P<where>[\w -]+?)\s+milestone$"
     ),
     re.compile(rf"^(?:{_MOVE})\s+(?P<x>.+?)\s+(?:to|into|in|until)\s+(?:the\s+)?(?P<where>[\w -]+)$"),
@@ -249,7 +266,7 @@ def _moving(point: Point, text: str, plan: PlanDraft, _brief: GameBrief) -> bool
         if move is None:
             continue
         where = move.group("where")
-        if _milestone_target(plan, where) or set(where.split()) & (_LATER | _EARLIER):
+        if _milestone_target(plan, where) or set(where.split()) <= _LATER | _EARLIER | {"one", "milestone"}:
             _move(point, _object(move.group("x")), where, plan)
             return True
     return False
@@ -324,12 +341,22 @@ def apply_text(*, draft: PlanDraft, brief: GameBrief, text: str, catalogue: Cata
                 point.notes = [
                     n for n in draft.notes if n.startswith(REVISION) and not n.startswith(f"{REVISION}applied ")
                 ]
-                point.done = f"{point.done}{_effect(before, draft)}"
+                old_codes = {t.code for t in before.tasks}
+                if _same(before, draft) or (point.adds and all(t.code in old_codes for t in draft.tasks)):
+                    draft = before
+                    point.done, point.problem = None, "it would change nothing in the plan"
+                else:
+                    point.done = f"{point.done}{_effect(before, draft)}"
             except InvalidInput as refused:
                 reasons = "; ".join(e["msg"] for e in refused.extensions.get("errors", []))[:500]
                 point.done, point.problem = None, f"could not be applied: {reasons or refused.detail}"
         points.append(point)
     return draft, points
+
+
+def _same(before: PlanDraft, after: PlanDraft) -> bool:
+    """Whether a step left the plan's tasks, milestones and scope as they were."""
+    return (before.tasks, before.milestones, before.scope) == (after.tasks, after.milestones, after.scope)
 
 
 def _effect(before: PlanDraft, after: PlanDraft) -> str:

@@ -239,9 +239,14 @@ def _active_features(
             notes.append(
                 f"The template planner has nothing for feature '{match.phrase}', so there was nothing to remove."
             )
-        elif match.negated and match.tasks and not set(match.tasks) & kept:
+        elif match.negated and match.tasks:
             names = _join([f"'{_task_title(library, genre, key)}'" for key in match.tasks])
-            notes.append(f"Left out {names} because the brief asks for no '{match.phrase}'.")
+            if set(match.tasks) & kept:
+                notes.append(
+                    f"Kept {names} despite 'no {match.phrase}', because another feature of the brief needs it."
+                )
+            else:
+                notes.append(f"Left out {names} because the brief asks for no '{match.phrase}'.")
     active = set(wanted)
     for feature, smallest in genre.default_features().items():
         if feature in removed:
@@ -475,11 +480,13 @@ def _trim(included: list[TaskSpec], deps: dict[str, list[str]]) -> tuple[list[Ta
 
     Never dropped: prototype tasks (including each feature's core), tasks marked essential, and the last task of a
     discipline. Among the rest the lowest priority goes first, then the widest scope, then the latest stage.
-    Tasks that depended on a dropped task inherit its dependencies.
+    Tasks that depended on a dropped task inherit its dependencies. The tasks of features the brief names that no
+    template covers come on top of the cap: what the user asked for is never traded for a template task.
     """
     kept = list(included)
     dropped: list[TaskSpec] = []
-    while len(kept) > MAX_TASKS:
+    own = sum(1 for spec in included if spec.origin.startswith("feature brief-"))
+    while len(kept) - own > MAX_TASKS:
         per_discipline: dict[str, int] = {}
         for spec in kept:
             per_discipline[spec.discipline] = per_discipline.get(spec.discipline, 0) + 1
