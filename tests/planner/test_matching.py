@@ -170,3 +170,17 @@ def test_unity_keeps_consoles_and_phaser_explains_why_not(planner: TemplatePlann
     assert "Xbox" not in phaser.summary
     assert any("Xbox" in n and "native port" in n for n in phaser.notes)
     assert "console-approval" not in {t.template_key for t in phaser.tasks}
+
+
+def test_local_co_op_is_not_netcode(planner: TemplatePlanner) -> None:
+    plan = plan_for(planner, title="X", genre="platformer", features=["couch co-op"])
+    keys = {t.template_key for t in plan.tasks}
+    assert "local-players" in keys
+    assert "netcode-design" not in keys
+
+
+def test_existing_genres_name_what_their_tasks_cover(planner: TemplatePlanner) -> None:
+    plan = plan_for(planner, title="X", genre="visual novel", features=["branching choices", "voice acting", "gallery"])
+    assert not [t for t in plan.tasks if (t.template_key or "").startswith("brief-")]
+    for phrase in ("branching choices", "voice acting", "gallery"):
+        assert says(plan, phrase), phrase

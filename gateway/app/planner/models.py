@@ -126,10 +126,10 @@ class GameBrief(BaseModel):
         default_factory=list,
         max_length=40,
         description="The game's features in the brief's words ('double jump', 'online co-op', 'save rooms'); exact "
-        "module names are normalised to canonical ones (multiplayer, save-system, localisation, controller-support, "
-        "procedural-levels, leaderboards, achievements, touch-controls, accessibility, console-port), the rest kept "
-        "kebab-cased. The planner matches each by meaning to a module or a genre task, and gives one nothing covers "
-        "its own tasks. 'no-X' or '-X' (or 'no X', 'without X') leaves out what X names",
+        "module names are normalised to canonical ones (multiplayer, local-multiplayer, save-system, localisation, "
+        "controller-support, procedural-levels, leaderboards, achievements, touch-controls, accessibility, "
+        "console-port), the rest kept kebab-cased. The planner matches each by meaning to a module or a genre task, "
+        "and gives one nothing covers its own tasks. 'no-X' or '-X' (or 'no X', 'without X') leaves out what X names",
     )
     pillars: list[Annotated[str, Field(max_length=300)]] = Field(
         default_factory=list, max_length=10, description="Design pillars: what every decision should serve"
