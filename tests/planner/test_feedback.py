@@ -168,3 +168,23 @@ def test_a_later_milestone_moves_each_named_task_one_milestone_on(planner: Templ
     before = next(t for t in base.tasks if t.template_key == "map-screen")
     after = next(t for t in revised.tasks if t.template_key == "map-screen")
     assert (before.milestone, after.milestone) == ("vertical-slice", "alpha")
+
+
+def test_a_milestone_can_be_added_by_name(planner: TemplatePlanner, base: PlanDraft) -> None:
+    revised = revise(planner, base, "add a Steam demo milestone after the vertical slice; add a post-launch milestone")
+    assert [m.key for m in revised.milestones] == [
+        "prototype",
+        "vertical-slice",
+        "steam-demo",
+        "alpha",
+        "beta",
+        "release",
+        "post-launch",
+    ]
+    assert revised.milestones[2].title == "Steam demo"
+    notes = feedback_notes(revised)
+    assert "added the milestone 'Steam demo' after vertical-slice" in notes[0]
+    assert read_point("add a beta milestone", base, BRIEF).problem == "the plan already has a milestone 'beta'"
+    assert (
+        read_point("add a demo milestone before gold", base, BRIEF).problem == "'gold' is not a milestone of the plan"
+    )

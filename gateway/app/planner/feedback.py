@@ -14,15 +14,17 @@ from typing import Any
 
 from gateway.app.errors import InvalidInput
 from gateway.app.planner.catalogue import Catalogue
-from gateway.app.planner.library import load_library, normalise_text
+from gateway.app.planner.library import kebab, load_library, normalise_text
 from gateway.app.planner.matching import concepts, score, signatures
 from gateway.app.planner.models import (
     SCOPES,
+    AddMilestone,
     ChangeScope,
     EditMilestone,
     EditTask,
     Feedback,
     GameBrief,
+    Milestone,
     PlanDraft,
     RemoveTask,
     TaskChanges,
@@ -308,6 +310,37 @@ def _scoping(point: Point, text: str, plan: PlanDraft, _brief: GameBrief) -> boo
     return True
 
 
+def _new_milestone(point: Point, text: str, plan: PlanDraft, _brief: GameBrief) -> bool:
+    match = re.match(
+        rf"^(?:{_ADD})\s+(?:a|an|the)?\s*(?P<name>[\w' -]+?)\s+milestone"
+        r"(?:\s+(?P<where>after|before)\s+(?:the\s+)?(?P<anchor>.+))?$",
+        text.strip(),
+        re.IGNORECASE,
+    )
+    if match is None:
+        return False
+    name = match.group("name").strip()
+    key = kebab(name)[:50]
+    anchor = _milestone_target(plan, match.group("anchor")) if match.group("anchor") else None
+    if match.group("anchor") and anchor is None:
+        point.problem = f"'{match.group('anchor')}' is not a milestone of the plan"
+        return True
+    if not key or key in {m.key for m in plan.milestones}:
+        point.problem = f"the plan already has a milestone '{name}'"
+        return True
+    where = (match.group("where") or "").lower()
+    point.edits = [
+        AddMilestone(
+            op="add_milestone",
+            milestone=Milestone(key=key, title=name[:1].upper() + name[1:]),
+            after=anchor if where == "after" else None,
+            before=anchor if where == "before" else None,
+        )
+    ]
+    point.done = f"added the milestone '{name}'" + (f" {where} {anchor}" if anchor else " at the end")
+    return True
+
+
 def _adding(point: Point, text: str, plan: PlanDraft, _brief: GameBrief) -> bool:
     if match := re.match(rf"^(?:{_ADD})\s+(?P<x>.+)$", text.lower()):
         _add(point, _object(match.group("x")), plan)
@@ -316,7 +349,7 @@ def _adding(point: Point, text: str, plan: PlanDraft, _brief: GameBrief) -> bool
 
 
 # Tried in order: the first reader that recognises the point's shape handles it.
-_READERS = (_rename, _moving, _removing, _prioritising, _scoping, _adding)
+_READERS = (_rename, _new_milestone, _moving, _removing, _prioritising, _scoping, _adding)
 
 
 def read_point(text: str, plan: PlanDraft, brief: GameBrief) -> Point:

@@ -544,8 +544,8 @@ class Feedback(BaseModel):
     text: Text | None = Field(
         default=None,
         description="Free-text feedback. The template planner reads common requests point by point (drop/remove X, "
-        "add X, move X to a later/earlier/named milestone, prioritise X, X can wait, smaller/bigger scope, rename a "
-        "milestone) and says in the notes how each point was handled",
+        "add X, move X to a later/earlier/named milestone, prioritise X, X can wait, smaller/bigger scope, add or "
+        "rename a milestone) and says in the notes how each point was handled",
     )
     edits: list[Edit] = Field(default_factory=list, max_length=500, description="Structured edits, applied in order")
 
