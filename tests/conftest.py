@@ -22,6 +22,23 @@ from gateway.app.db import DatabaseManager
 from gateway.app.main import create_app
 
 POSTGRES_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
+LOCAL = "http://127.0.0.1"  # a Host the gateway answers to (the TestClient's default "testserver" is not)
+
+
+class LocalClient(TestClient):
+    """A TestClient that talks to the app as http://127.0.0.1 (HTTP and WebSocket alike)."""
+
+    def __init__(self, app, **kwargs) -> None:
+        kwargs.setdefault("base_url", LOCAL)
+        kwargs.setdefault("client", ("127.0.0.1", 50000))
+        super().__init__(app, **kwargs)
+
+    def websocket_connect(self, url: str, *args, **kwargs):
+        if url.startswith("/"):
+            url = "ws://127.0.0.1" + url
+        return super().websocket_connect(url, *args, **kwargs)
+
+
 REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -174,7 +191,7 @@ def app(settings: Settings, db: DatabaseManager):
 
 @pytest.fixture
 def client(app) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
+    with LocalClient(app) as test_client:
         yield test_client
 
 

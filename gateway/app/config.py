@@ -1,10 +1,11 @@
 """Settings, read once from the environment (GATEWAY_*) and an optional .env file."""
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///data/gateway.db"
@@ -13,7 +14,7 @@ DEFAULT_DATABASE_URL = "sqlite:///data/gateway.db"
 class Settings(BaseSettings):
     """Everything the gateway can be told from outside; the defaults need no other service."""
 
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore", populate_by_name=True)
 
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,
@@ -25,14 +26,38 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest JSON request body")
     data_dir: Path = Field(default=Path("data"), description="Where files the gateway writes live")
     cors_origins: list[str] = Field(default_factory=list)
-    mcp_allowed_hosts: list[str] = Field(
-        default_factory=lambda: ["127.0.0.1", "127.0.0.1:*", "localhost", "localhost:*", "[::1]", "[::1]:*"],
-        description="Host headers /mcp accepts (DNS-rebinding protection); add your public name behind a proxy",
+    # Identities (docs/security.md): who may do what, and which browsers may talk to the gateway at all.
+    auth: Literal["local", "required"] | None = Field(
+        default=None,
+        description="local: requests without a token from this machine act as the one local user; "
+        "required: every request needs a token. Unset: local on loopback, required on any other address.",
     )
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "127.0.0.1:*", "localhost", "localhost:*", "[::1]", "[::1]:*"],
+        validation_alias=AliasChoices("GATEWAY_ALLOWED_HOSTS", "GATEWAY_MCP_ALLOWED_HOSTS", "allowed_hosts"),
+        description="Host headers the whole app accepts (against DNS rebinding); add your public name behind a proxy",
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to send state-changing requests besides the gateway's own",
+    )
+    ws_max_per_token: int = Field(default=16, ge=1, description="Open WebSockets per token (or local user)")
+    session_max_age_s: int = Field(default=7 * 24 * 3600, ge=60, description="Lifetime of the web session cookie")
     mcp_allowed_origins: list[str] = Field(
         default_factory=lambda: ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
         description="Origin headers /mcp accepts from browsers",
     )
+
+    @property
+    def auth_mode(self) -> str:
+        """The mode in force: `auth`, else local (`gateway serve` sets required off loopback)."""
+        return self.auth or "local"
+
+    @property
+    def mcp_allowed_hosts(self) -> list[str]:
+        """The Host headers /mcp accepts: the app's (one list, checked for every route)."""
+        return self.allowed_hosts
+
     max_upload_bytes: int = Field(default=256 * 1024 * 1024, ge=1, description="Largest artifact file")
     workspace_root: Path | None = Field(
         default=None,
@@ -69,6 +94,29 @@ class Settings(BaseSettings):
     events_ws_max_lag: int = Field(
         default=1000, ge=1, description="A live connection further behind than this many events is closed (4408)"
     )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a bind address or client address is this machine only."""
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def auth_mode_for(host: str, configured: str | None) -> str:
+    """The auth mode for serving on `host`: required off loopback, where local is refused (ValueError)."""
+    if is_loopback(host):
+        return configured or "local"
+    if configured == "local":
+        raise ValueError(
+            f"GATEWAY_AUTH=local on {host}: anyone who can reach it would act as the local user. "
+            "Serve on 127.0.0.1, or use GATEWAY_AUTH=required with tokens (`gateway token create`)."
+        )
+    return "required"
 
 
 @lru_cache

@@ -230,6 +230,10 @@ class EventDB(SQLModel, table=True):
     correlation_id: str | None = Field(default=None, description="The request that caused it")
     created_at: datetime = Field(default_factory=utc_now, index=True, sa_column_kwargs=_server_default(func.now()))
 
+    # 005: who asked for it (the authenticated principal and the id of the token it used, never the token)
+    principal: str | None = Field(default=None, description="user:<name> or agent:<name> who made the request")
+    token_id: int | None = Field(default=None, description="Id of the token the request was authenticated with")
+
     __table_args__ = (Index("uq_events_project_seq", "project_id", "seq", unique=True),)
 
 
@@ -249,6 +253,59 @@ class IdempotencyKeyDB(SQLModel, table=True):
     response_headers: str | None = Field(default=None, description="JSON of the headers worth replaying")
     response_body: bytes | None = Field(default=None)
     created_at: datetime = Field(default_factory=utc_now, index=True, sa_column_kwargs=_server_default(func.now()))
+
+
+# --- 005: principals and tokens ----------------------------------------------------------------------
+
+
+class PrincipalDB(SQLModel, table=True):
+    """A person (user) or an AI coding agent that can hold tokens."""
+
+    __tablename__ = "principals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(description="user|agent")
+    name: str = Field(description="Unique per kind")
+    created_at: datetime = Field(default_factory=utc_now, sa_column_kwargs=_server_default(func.now()))
+    disabled_at: datetime | None = Field(default=None, description="Set when an administrator disabled it")
+
+    __table_args__ = (Index("uq_principals_kind_name", "kind", "name", unique=True),)
+
+
+class ApiTokenDB(SQLModel, table=True):
+    """A bearer token: only its SHA-256 is kept; it carries a role and (for agents) its projects."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    principal_id: int = Field(foreign_key="principals.id", index=True)
+    token_hash: str = Field(unique=True, description="SHA-256 of the token, hex")
+    prefix: str = Field(description="The token's first characters, to recognise it in lists")
+    role: str = Field(description="user|admin|agent")
+    label: str | None = Field(default=None, description="What it is for")
+    created_by: str | None = Field(default=None, description="Who made it: cli, or user:<name>")
+    created_at: datetime = Field(default_factory=utc_now, sa_column_kwargs=_server_default(func.now()))
+    expires_at: datetime | None = Field(default=None)
+    revoked_at: datetime | None = Field(default=None)
+
+
+class TokenProjectDB(SQLModel, table=True):
+    """A project an agent token may work on."""
+
+    __tablename__ = "token_projects"
+
+    token_id: int = Field(foreign_key="api_tokens.id", primary_key=True)
+    project_id: str = Field(primary_key=True, index=True)
+
+
+class ProjectMemberDB(SQLModel, table=True):
+    """A user who belongs to a project (and may do everything in it)."""
+
+    __tablename__ = "project_members"
+
+    project_id: str = Field(primary_key=True, index=True)
+    principal_id: int = Field(foreign_key="principals.id", primary_key=True)
+    created_at: datetime = Field(default_factory=utc_now, sa_column_kwargs=_server_default(func.now()))
 
 
 # --- Engine and DatabaseManager ----------------------------------------------------------------------

@@ -21,6 +21,21 @@ class DomainError(Exception):
         return f"/problems/{self.slug}"
 
 
+class Unauthorized(DomainError):
+    """No credentials, or a token that is unknown, revoked or expired (all answered alike); see WWW-Authenticate."""
+
+    status, slug, title = 401, "unauthorized", "Authentication required"
+
+
+class Forbidden(DomainError):
+    """Your role may not do this here; `permission` names the permission that is missing."""
+
+    status, slug, title = 403, "forbidden", "Permission denied"
+
+    def __init__(self, detail: str, *, permission: str, **extensions: Any) -> None:
+        super().__init__(detail, permission=permission, **extensions)
+
+
 class NotFound(DomainError):
     """No resource with that id (in that project)."""
 

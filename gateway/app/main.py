@@ -10,10 +10,11 @@ from fastapi import APIRouter, FastAPI
 from mcp.server.transport_security import TransportSecuritySettings
 
 from gateway import __version__
-from gateway.app.api import artifacts, catalogue, contexts, events, plans, projects, system, tasks
+from gateway.app.api import artifacts, auth, catalogue, contexts, events, plans, projects, system, tasks
 from gateway.app.api.idempotency import IdempotencyMiddleware
 from gateway.app.api.middleware import AccessLogMiddleware, BodySizeLimitMiddleware
 from gateway.app.api.problems import install_problem_handlers
+from gateway.app.auth.gate import Gate
 from gateway.app.config import Settings, get_settings
 from gateway.app.db import DatabaseManager
 from gateway.app.logging import configure_logging, valid_request_id
@@ -43,6 +44,10 @@ TAGS = [
     {"name": "catalogue", "description": "Game templates and the MCP servers plans suggest (read-only)."},
     {"name": "system", "description": "Liveness, readiness and the problem types."},
     {"name": "events", "description": "What changed, in order: the event log, and live over WebSocket."},
+    {
+        "name": "identities",
+        "description": "Log in (the web session), tokens, users and agents (administrators), project members.",
+    },
 ]
 
 
@@ -104,7 +109,7 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
     install_problem_handlers(app)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (projects, plans, tasks, artifacts, contexts, events, catalogue):
+    for module in (projects, plans, tasks, artifacts, contexts, events, catalogue, auth):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(system.router)
@@ -123,6 +128,8 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
         # An agent's inline artifact (up to 10 MB, base64: a third larger) travels inside one MCP message.
         overrides={"/artifacts/files": upload_limit, "/mcp": 16 * 1024 * 1024},
     )
+    # Host, Origin, credentials, CSRF and the policy: before anything reads a body or writes a row.
+    app.add_middleware(Gate, settings=settings, db=database, routes=lambda: app.routes)
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID", validator=valid_request_id)
     return app

@@ -21,6 +21,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, text, update
 from sqlmodel import Session
 
+from gateway.app.auth import principal as principals
 from gateway.app.db import EVENT_LISTENERS, EventDB, ProjectDB, utc_now
 from gateway.app.logging import get_logger
 
@@ -64,10 +65,11 @@ class CloseCode(IntEnum):
     GOING_AWAY = 1001  # the server is shutting down: reconnect (to another process) with the last seq
     INTERNAL_ERROR = 1011  # an unexpected failure: reconnect with backoff and the last seq
     BAD_REQUEST = 4400  # `after` malformed, negative or beyond the newest event: fix the request
-    UNAUTHORIZED = 4401  # reserved: no credentials (once authentication exists)
-    FORBIDDEN = 4403  # reserved: the caller may not see this project (once authorization exists)
+    UNAUTHORIZED = 4401  # no credentials, or a token that is unknown, revoked or expired
+    FORBIDDEN = 4403  # the caller may not see this project (or this stream), or a foreign Origin
     NOT_FOUND = 4404  # no such project, or it was just deleted: stop
     TOO_SLOW = 4408  # the client fell too far behind: reconnect with the last seq
+    TOO_MANY_CONNECTIONS = 4429  # this token (or the local user) holds too many open WebSockets: close one
     HISTORY_GONE = 4410  # events after `after` are no longer kept: reload the state, then resubscribe
 
 
@@ -92,6 +94,8 @@ class EventRead(BaseModel):
                     "project_id": "star-courier",
                     "data": {"plan_id": 3, "version": 2},
                     "actor": "user",
+                    "principal": "user:ada",
+                    "token_id": 3,
                     "correlation_id": "9f0c1d7e4b2a4c6f8e1d2c3b4a5f6e7d",
                     "created_at": "2026-11-25T10:00:00Z",
                 }
@@ -106,6 +110,10 @@ class EventRead(BaseModel):
     project_id: str
     data: dict[str, Any]
     actor: str | None = Field(default=None, description="user, ai, agent:<id> or system")
+    principal: str | None = Field(
+        default=None, description="Who asked for it: user:<name> or agent:<name> (null: the gateway itself)"
+    )
+    token_id: int | None = Field(default=None, description="Id of the token that request used (never the token)")
     correlation_id: str | None = Field(default=None, description="X-Request-ID of the request that caused it")
     created_at: datetime
 
@@ -120,6 +128,8 @@ class EventRead(BaseModel):
             project_id=row.project_id,
             data=json.loads(row.data),
             actor=row.actor,
+            principal=row.principal,
+            token_id=row.token_id,
             correlation_id=row.correlation_id,
             created_at=row.created_at,
         )
@@ -155,6 +165,9 @@ def record(session: Session, *, project_id: str, type: str, data: dict[str, Any]
         correlation_id=correlation_id.get(),
         created_at=utc_now(),
     )
+    caller = principals.current.get()
+    if caller is not None:
+        row.principal, row.token_id = caller.label, caller.token_id
     session.info.setdefault(PENDING, []).append(row)
     return row
 

@@ -8,6 +8,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from gateway.app.config import Settings
 from gateway.app.services import event_log
+from tests.conftest import LocalClient
 
 PROBLEM = "application/problem+json"
 
@@ -333,8 +334,6 @@ def test_websocket_log_lines_carry_the_connection_s_request_id(client, capfd):
 def test_retention_runs_in_the_background_when_configured(database_url, db, tmp_path):
     import time
 
-    from fastapi.testclient import TestClient
-
     from gateway.app.main import create_app
 
     settings = Settings(
@@ -344,7 +343,7 @@ def test_retention_runs_in_the_background_when_configured(database_url, db, tmp_
         events_retention_days=30,
         events_purge_interval_s=0.1,
     )
-    with TestClient(create_app(settings, db=db)) as client:
+    with LocalClient(create_app(settings, db=db)) as client:
         create(client, "p")
         for n in range(4):
             change(client, "p", n)

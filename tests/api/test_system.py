@@ -3,11 +3,11 @@
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from gateway import __version__, migrations
 from gateway.app.config import Settings
 from gateway.app.main import create_app
+from tests.conftest import LocalClient
 
 
 @pytest.mark.sqlite_only
@@ -21,7 +21,7 @@ def test_ready_when_the_schema_is_current(client, backend):
 
 
 def test_not_ready_before_migrating(empty_database_url, tmp_path: Path):
-    with TestClient(create_app(Settings(database_url=empty_database_url))) as client:
+    with LocalClient(create_app(Settings(database_url=empty_database_url))) as client:
         response = client.get("/ready")
     assert response.status_code == 503
     problem = response.json()
@@ -32,7 +32,7 @@ def test_not_ready_before_migrating(empty_database_url, tmp_path: Path):
 
 def test_not_ready_when_the_database_is_unreachable():
     settings = Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
-    with TestClient(create_app(settings)) as client:
+    with LocalClient(create_app(settings)) as client:
         response = client.get("/ready")
         assert response.status_code == 503
         assert "unreachable" in response.json()["detail"]
@@ -70,7 +70,7 @@ def test_unexpected_errors_are_500_problems_with_the_request_id(settings, db):
     def boom() -> None:
         raise RuntimeError("secret internals")
 
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with LocalClient(app, raise_server_exceptions=False) as client:
         response = client.get("/boom", headers={"X-Request-ID": "trace-me"})
     assert response.status_code == 500
     problem = response.json()

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
@@ -20,6 +19,7 @@ from gateway.app.config import Settings
 from gateway.app.db import DatabaseManager, make_engine
 from gateway.app.main import create_app
 from gateway.cli import app as cli
+from tests.conftest import LocalClient
 
 SCRIPT = Path(gateway.__file__).parent / "migrations" / "001_extend_schema.py"
 REPO = Path(gateway.__file__).resolve().parents[1]
@@ -275,7 +275,7 @@ def test_old_projects_are_listed_unchanged_after_the_upgrade(tmp_path: Path):
     assert run_script(cwd=tmp_path).returncode == 0
     assert run_script(cwd=tmp_path).returncode == 0
     assert CliRunner().invoke(cli, ["migrate"]).exit_code == 0
-    with TestClient(create_app(Settings())) as client:
+    with LocalClient(create_app(Settings())) as client:
         listed = client.get("/api/v1/projects").json()["items"]
         assert [(p["id"], p["name"], p["description"], p["status"]) for p in listed] == [
             ("old-two", "Old Two", None, "draft"),

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Path, Query, Response
 
-from gateway.app.api.deps import DEFAULT_LIMIT, Cursor, Limit, ReadSessionDep, SessionDep
+from gateway.app.api.deps import DEFAULT_LIMIT, CallerDep, Cursor, Limit, ReadSessionDep, SessionDep, authorship
 from gateway.app.api.problems import problems
 from gateway.app.api.projects import ProjectId
 from gateway.app.api.routing import DocumentedRoute
@@ -94,6 +94,7 @@ def get_context(project_id: ProjectId, session: ReadSessionDep, response: Respon
 def replace_context(
     project_id: ProjectId,
     session: SessionDep,
+    caller: CallerDep,
     response: Response,
     content: Annotated[Any, CONTENT_BODY],
     if_match: IfMatch = None,
@@ -103,7 +104,11 @@ def replace_context(
     A stale If-Match is a 412 carrying the current version; nothing is written.
     """
     row = contexts.replace(
-        session=session, project_id=project_id, content=content, expected_version=expected_version(if_match)
+        session=session,
+        project_id=project_id,
+        content=content,
+        expected_version=expected_version(if_match),
+        **authorship(caller),
     )
     return _read(row, response)
 
@@ -112,13 +117,18 @@ def replace_context(
 def patch_context(
     project_id: ProjectId,
     session: SessionDep,
+    caller: CallerDep,
     response: Response,
     patch: Annotated[Any, PATCH_BODY],
     if_match: IfMatch = None,
 ) -> ContextVersionRead:
     """Patch the global context (JSON Merge Patch) into a new version (If-Match required)."""
     row = contexts.patch(
-        session=session, project_id=project_id, patch=patch, expected_version=expected_version(if_match)
+        session=session,
+        project_id=project_id,
+        patch=patch,
+        expected_version=expected_version(if_match),
+        **authorship(caller),
     )
     return _read(row, response)
 
@@ -175,6 +185,7 @@ def replace_task_context(
     project_id: ProjectId,
     task_id: TaskId,
     session: SessionDep,
+    caller: CallerDep,
     response: Response,
     content: Annotated[Any, CONTENT_BODY],
     if_match: IfMatch = None,
@@ -186,6 +197,7 @@ def replace_task_context(
         task_id=task_id,
         content=content,
         expected_version=expected_version(if_match),
+        **authorship(caller),
     )
     return _read(row, response)
 
@@ -195,6 +207,7 @@ def patch_task_context(
     project_id: ProjectId,
     task_id: TaskId,
     session: SessionDep,
+    caller: CallerDep,
     response: Response,
     patch: Annotated[Any, PATCH_BODY],
     if_match: IfMatch = None,
@@ -206,6 +219,7 @@ def patch_task_context(
         task_id=task_id,
         patch=patch,
         expected_version=expected_version(if_match),
+        **authorship(caller),
     )
     return _read(row, response)
 

@@ -1,12 +1,16 @@
-"""Dependencies the routers share: sessions, paging parameters."""
+"""Dependencies the routers share: sessions, paging parameters, the caller."""
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from sqlmodel import Session
 
+from gateway.app.auth import policy, tokens
+from gateway.app.auth.gate import PRINCIPAL
+from gateway.app.auth.principal import Principal
 from gateway.app.db import DatabaseManager
+from gateway.app.errors import Unauthorized
 from gateway.app.services.common import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from gateway.app.storage import BlobStore
 
@@ -38,3 +42,40 @@ ReadSessionDep = Annotated[Session, Depends(_read_session)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
 Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page", max_length=512)]
 DEFAULT_LIMIT = DEFAULT_PAGE_SIZE
+
+
+def get_caller(request: Request) -> Principal:
+    """The principal the request acts as (the gate already refused anyone who may not call the route)."""
+    principal = request.scope.get(PRINCIPAL)
+    if principal is None:
+        raise Unauthorized("A token is required: send `Authorization: Bearer <token>`.")
+    return principal
+
+
+CallerDep = Annotated[Principal, Depends(get_caller)]
+
+
+def acting_agent(db: DatabaseManager, caller: Principal, given: str | None) -> str | None:
+    """The agent a task action is taken under: the token's; a given `agent_id` must match it."""
+
+    def has_tokens(name: str) -> bool:
+        with db.read_session() as session:
+            return tokens.agent_has_tokens(session, name)
+
+    return policy.acting_agent(caller, given, agent_has_tokens=has_tokens)
+
+
+def authorship(caller: Principal) -> dict[str, str]:
+    """How a context version written by the caller is labelled: an agent's is `ai-generate`."""
+    if caller.is_agent:
+        return {"source": "ai-generate", "created_by": "ai", "actor": caller.label}
+    return {"source": "manual-edit", "created_by": "user", "actor": "user"}
+
+
+def visibility(caller: Principal) -> dict[str, Any]:
+    """The filter of the projects the caller may see (none for administrators)."""
+    if caller.sees_all_projects:
+        return {}
+    if caller.is_agent:
+        return {"only": caller.projects}
+    return {"member_id": caller.id if caller.id is not None else -1}

@@ -36,6 +36,9 @@ class IdempotencyMiddleware:
             invalid = InvalidInput("Idempotency-Key must be 1 to 255 visible ASCII characters.")
             await self._problem(scope, receive, send, invalid)
             return
+        # Keys are the caller's own: another principal sending the same key neither replays nor blocks it.
+        principal = scope.get("gateway.principal")
+        text = f"{principal.label if principal is not None else '-'}/{text}"
         body = await _read_body(receive)
         fingerprint = hashlib.sha256(scope.get("query_string", b"") + b"\n" + body).hexdigest()
         try:

@@ -88,8 +88,11 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
+            principal = scope.get("gateway.principal")
             log.info(
                 "request",
+                principal=principal.label if principal is not None else None,
+                token_id=principal.token_id if principal is not None else None,
                 method=scope["method"],
                 path=scope["path"],
                 status=status["code"],

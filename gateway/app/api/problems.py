@@ -92,9 +92,14 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
-        return problem_response(
-            request, status=exc.status, slug=exc.slug, title=exc.title, detail=exc.detail, **exc.extensions
+        extensions = dict(exc.extensions)
+        error = extensions.pop("error", None) if exc.status == 401 else None
+        response = problem_response(
+            request, status=exc.status, slug=exc.slug, title=exc.title, detail=exc.detail, **extensions
         )
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="gateway"' + (f', error="{error}"' if error else "")
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

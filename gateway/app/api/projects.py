@@ -4,7 +4,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from gateway.app.api.deps import DEFAULT_LIMIT, Cursor, Limit, ReadSessionDep, SessionDep, StoreDep
+from gateway.app.api.deps import (
+    DEFAULT_LIMIT,
+    CallerDep,
+    Cursor,
+    Limit,
+    ReadSessionDep,
+    SessionDep,
+    StoreDep,
+    visibility,
+)
 from gateway.app.api.problems import problems
 from gateway.app.api.routing import DocumentedRoute
 from gateway.app.schemas.projects import ProjectCreate, ProjectPage, ProjectRead, ProjectStatus, ProjectUpdate
@@ -20,12 +29,13 @@ ProjectId = Annotated[str, Path(description="The project's id (slug)", max_lengt
     response_model=ProjectRead,
     responses=problems(409, 413, 422),
 )
-def create_project(data: ProjectCreate, session: SessionDep, response: Response) -> ProjectRead:
+def create_project(data: ProjectCreate, session: SessionDep, caller: CallerDep, response: Response) -> ProjectRead:
     """Create a project.
 
-    The id is the one given, or a free slug made from the name. A taken id is a 409.
+    The id is the one given, or a free slug made from the name. A taken id is a 409. Its creator becomes its
+    first member.
     """
-    project = projects.create(session=session, data=data)
+    project = projects.create(session=session, data=data, owner_id=caller.id)
     response.headers["Location"] = f"/api/v1/projects/{project.id}"
     return ProjectRead.model_validate(project)
 
@@ -33,12 +43,13 @@ def create_project(data: ProjectCreate, session: SessionDep, response: Response)
 @router.get("", response_model=ProjectPage, responses=problems(422))
 def list_projects(
     session: ReadSessionDep,
+    caller: CallerDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
     status: Annotated[ProjectStatus | None, Query(description="Only projects in this status")] = None,
 ) -> ProjectPage:
-    """List projects, newest first, one page at a time."""
-    page = projects.list_(session=session, limit=limit, cursor=cursor, status=status)
+    """List the projects you may see, newest first, one page at a time."""
+    page = projects.list_(session=session, limit=limit, cursor=cursor, status=status, **visibility(caller))
     return ProjectPage(items=[ProjectRead.model_validate(p) for p in page.items], next_cursor=page.next_cursor)
 
 

@@ -4,7 +4,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from gateway.app.api.deps import DEFAULT_LIMIT, Cursor, Limit, ReadSessionDep, SessionDep
+from gateway.app.api.deps import (
+    DEFAULT_LIMIT,
+    CallerDep,
+    Cursor,
+    DbDep,
+    Limit,
+    ReadSessionDep,
+    SessionDep,
+    acting_agent,
+)
 from gateway.app.api.problems import problems
 from gateway.app.api.projects import ProjectId
 from gateway.app.api.routing import DocumentedRoute
@@ -84,10 +93,17 @@ TRANSITION_PROBLEMS = problems(404, 409, 422)
 @router.post(
     "/next/claim", response_model=TaskRead, responses={204: {"description": "No task is ready"}, **TRANSITION_PROBLEMS}
 )
-def claim_next_task(project_id: ProjectId, data: ClaimRequest, session: SessionDep) -> TaskRead | Response:
-    """Claim the next ready task: highest priority, then lowest idx, dependencies done (204 when none is ready)."""
+def claim_next_task(
+    project_id: ProjectId, session: SessionDep, db: DbDep, caller: CallerDep, data: ClaimRequest | None = None
+) -> TaskRead | Response:
+    """Claim the next ready task: highest priority, then lowest idx, dependencies done (204 when none is ready).
+
+    An agent token claims for its agent; `agent_id`, when given, must be that agent.
+    """
+    data = data or ClaimRequest()
+    agent = acting_agent(db, caller, data.agent_id) or caller.name
     task = task_execution.claim_next(
-        session=session, project_id=project_id, agent_id=data.agent_id, lease_seconds=data.lease_seconds
+        session=session, project_id=project_id, agent_id=agent, lease_seconds=data.lease_seconds
     )
     if task is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -95,47 +111,69 @@ def claim_next_task(project_id: ProjectId, data: ClaimRequest, session: SessionD
 
 
 @router.post("/{task_id}/claim", response_model=TaskRead, responses=TRANSITION_PROBLEMS)
-def claim_task(project_id: ProjectId, task_id: TaskId, data: ClaimRequest, session: SessionDep) -> TaskRead:
+def claim_task(
+    project_id: ProjectId,
+    task_id: TaskId,
+    session: SessionDep,
+    db: DbDep,
+    caller: CallerDep,
+    data: ClaimRequest | None = None,
+) -> TaskRead:
     """Claim a ready task for an agent, or renew the agent's claim (a lease)."""
+    data = data or ClaimRequest()
     task = task_execution.claim(
         session=session,
         project_id=project_id,
         task_id=task_id,
-        agent_id=data.agent_id,
+        agent_id=acting_agent(db, caller, data.agent_id) or caller.name,
         lease_seconds=data.lease_seconds,
     )
     return TaskRead.model_validate(task)
 
 
 @router.post("/{task_id}/release", response_model=TaskRead, responses=TRANSITION_PROBLEMS)
-def release_task(project_id: ProjectId, task_id: TaskId, data: ReleaseRequest, session: SessionDep) -> TaskRead:
-    """Give a claim back; a started task returns to pending."""
-    task = task_execution.release(session=session, project_id=project_id, task_id=task_id, agent_id=data.agent_id)
+def release_task(
+    project_id: ProjectId,
+    task_id: TaskId,
+    session: SessionDep,
+    db: DbDep,
+    caller: CallerDep,
+    data: ReleaseRequest | None = None,
+) -> TaskRead:
+    """Give a claim back (only its holder can); a started task returns to pending."""
+    agent = acting_agent(db, caller, (data or ReleaseRequest()).agent_id) or caller.name
+    task = task_execution.release(session=session, project_id=project_id, task_id=task_id, agent_id=agent)
     return TaskRead.model_validate(task)
 
 
 @router.post("/{task_id}/start", response_model=TaskRead, responses=TRANSITION_PROBLEMS)
 def start_task(
-    project_id: ProjectId, task_id: TaskId, session: SessionDep, data: StartRequest | None = None
+    project_id: ProjectId,
+    task_id: TaskId,
+    session: SessionDep,
+    db: DbDep,
+    caller: CallerDep,
+    data: StartRequest | None = None,
 ) -> TaskRead:
-    """Start a ready task: in_progress, and its context is generated."""
+    """Start a ready task: in_progress, and its context is generated (a claimed one only by its holder)."""
     data = data or StartRequest()
     task = task_execution.start(
         session=session,
         project_id=project_id,
         task_id=task_id,
-        agent_id=data.agent_id,
+        agent_id=acting_agent(db, caller, data.agent_id),
         lease_seconds=data.lease_seconds,
     )
     return TaskRead.model_validate(task)
 
 
 @router.post("/{task_id}/block", response_model=TaskRead, responses=TRANSITION_PROBLEMS)
-def block_task(project_id: ProjectId, task_id: TaskId, data: BlockRequest, session: SessionDep) -> TaskRead:
+def block_task(
+    project_id: ProjectId, task_id: TaskId, data: BlockRequest, session: SessionDep, db: DbDep, caller: CallerDep
+) -> TaskRead:
     """Report a blocker; the claim is released until someone unblocks the task."""
-    task = task_execution.block(
-        session=session, project_id=project_id, task_id=task_id, reason=data.reason, agent_id=data.agent_id
-    )
+    agent = acting_agent(db, caller, data.agent_id)
+    task = task_execution.block(session=session, project_id=project_id, task_id=task_id, reason=data.reason, agent_id=agent)
     return TaskRead.model_validate(task)
 
 
@@ -151,13 +189,17 @@ def unblock_task(
 
 
 @router.post("/{task_id}/complete", response_model=TaskRead, responses=TRANSITION_PROBLEMS)
-def complete_task(project_id: ProjectId, task_id: TaskId, data: CompleteRequest, session: SessionDep) -> TaskRead:
+def complete_task(
+    project_id: ProjectId, task_id: TaskId, data: CompleteRequest, session: SessionDep, db: DbDep, caller: CallerDep
+) -> TaskRead:
     """Complete a task with a summary: done, or review when the project asks for one.
 
-    Refused (409, `deliverables-missing`) until each required deliverable has a valid artifact.
+    Refused (409, `deliverables-missing`) until each required deliverable has a valid artifact; a claimed task
+    only by the agent holding the claim.
     """
+    agent = acting_agent(db, caller, data.agent_id)
     task = task_execution.complete(
-        session=session, project_id=project_id, task_id=task_id, summary=data.summary, agent_id=data.agent_id
+        session=session, project_id=project_id, task_id=task_id, summary=data.summary, agent_id=agent
     )
     return TaskRead.model_validate(task)
 

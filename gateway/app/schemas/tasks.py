@@ -111,7 +111,12 @@ class TaskPage(OutputModel):
 
 
 AgentId = Annotated[
-    str, Field(pattern=r"^[A-Za-z0-9._:@-]{1,64}$", description="Who the agent is (any stable name it chooses)")
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9._:@-]{1,64}$",
+        description="Optional: the agent's name. With an agent token it must be the token's agent (the default); "
+        "in local mode without a token, any stable name",
+    ),
 ]
 LeaseSeconds = Annotated[int, Field(ge=1, le=86_400, description="How long the claim holds without renewal")]
 Reason = Annotated[str, Field(min_length=1, max_length=4000)]
@@ -122,7 +127,7 @@ class ClaimRequest(InputModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"agent_id": "claude-code-1", "lease_seconds": 900}]})
 
-    agent_id: AgentId
+    agent_id: AgentId | None = None
     lease_seconds: LeaseSeconds = 900
 
 
@@ -131,7 +136,7 @@ class ReleaseRequest(InputModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"agent_id": "claude-code-1"}]})
 
-    agent_id: AgentId
+    agent_id: AgentId | None = None
 
 
 class StartRequest(InputModel):

@@ -8,7 +8,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from gateway.app import outbox
-from gateway.app.db import ArtifactDB, ContextDB, EventDB, ProjectDB, TaskDB, TaskPlanDB, utc_now
+from gateway.app.db import (
+    ArtifactDB,
+    ContextDB,
+    EventDB,
+    ProjectDB,
+    ProjectMemberDB,
+    TaskDB,
+    TaskPlanDB,
+    TokenProjectDB,
+    utc_now,
+)
 from gateway.app.errors import AlreadyExists
 from gateway.app.logging import get_logger
 from gateway.app.planner import GameBrief, game_defaults
@@ -81,8 +91,11 @@ def set_current_task(session: Session, *, project: ProjectDB, current: TaskDB | 
     )
 
 
-def create(*, session: Session, data: ProjectCreate) -> ProjectDB:
-    """Create a project; its id is the one given (409 if taken) or a free slug of its name."""
+def create(*, session: Session, data: ProjectCreate, owner_id: int | None = None) -> ProjectDB:
+    """Create a project; its id is the one given (409 if taken) or a free slug of its name.
+
+    `owner_id` (a user's principal id) becomes the project's first member.
+    """
     for _attempt in range(_SLUG_ATTEMPTS):
         project_id = data.id or _free_slug(session, slugify(data.name))
         if data.id is not None and session.get(ProjectDB, data.id) is not None:
@@ -108,6 +121,8 @@ def create(*, session: Session, data: ProjectCreate) -> ProjectDB:
                 actor="user",
             )
             contexts.initial(session, project=project, defaults=game_defaults(brief))
+            if owner_id is not None:
+                session.add(ProjectMemberDB(project_id=project_id, principal_id=owner_id))
             session.commit()
         except IntegrityError:
             # Another request took the id between our check and our insert.
@@ -122,10 +137,23 @@ def create(*, session: Session, data: ProjectCreate) -> ProjectDB:
     raise AlreadyExists("Could not find a free id for this name; give one explicitly.", resource="project")
 
 
-def list_(*, session: Session, limit: int, cursor: str | None = None, status: str | None = None) -> Page[ProjectDB]:
-    """A page of projects, newest first."""
+def list_(
+    *,
+    session: Session,
+    limit: int,
+    cursor: str | None = None,
+    status: str | None = None,
+    member_id: int | None = None,
+    only: frozenset[str] | None = None,
+) -> Page[ProjectDB]:
+    """A page of projects, newest first: all, or those a user belongs to (`member_id`), or `only` these ids."""
     sort = creation_key(session, ProjectDB.created_at)
     statement = select(ProjectDB, sort)
+    if member_id is not None:
+        members = select(ProjectMemberDB.project_id).where(ProjectMemberDB.principal_id == member_id)
+        statement = statement.where(col(ProjectDB.id).in_(members))
+    if only is not None:
+        statement = statement.where(col(ProjectDB.id).in_(sorted(only)))
     if status is not None:
         statement = statement.where(ProjectDB.status == status)
     if cursor is not None:
@@ -171,7 +199,7 @@ def delete_(*, session: Session, project_id: str, store: BlobStore | None = None
     # Recorded first (it locks the project row); the outbox inserts it at the commit, after the delete below,
     # so the project's subscribers get a last event and its stream stays readable until retention drops it.
     outbox.record(session, project_id=project_id, type="project.deleted", data={"name": project.name}, actor="user")
-    for table in (EventDB, ContextDB, ArtifactDB, TaskDB, TaskPlanDB):
+    for table in (EventDB, ContextDB, ArtifactDB, TaskDB, TaskPlanDB, ProjectMemberDB, TokenProjectDB):
         session.exec(delete(table).where(table.project_id == project_id))  # type: ignore[call-overload]
     session.delete(project)
     session.commit()

@@ -108,7 +108,8 @@ def _workable(session: Session, project: ProjectDB, task: TaskDB) -> None:
 
 
 def _holder_check(task: TaskDB, agent_id: str | None, action: str) -> None:
-    if task.claimed_by is not None and agent_id is not None and task.claimed_by != agent_id:
+    """A claimed task is worked on only by the agent holding the claim: anyone else is refused, named or not."""
+    if task.claimed_by is not None and task.claimed_by != agent_id:
         raise Conflict(
             f"Task {task.code or task.id} is claimed by {task.claimed_by}; only it can {action} the task.",
             task_id=task.id,
@@ -299,8 +300,6 @@ def start(
     if task.status != task_states.PENDING:
         raise _illegal(task, "start", (task_states.PENDING,))
     _holder_check(task, agent_id, "start")
-    if task.claimed_by is not None and agent_id is None:
-        raise Conflict(f"Task {task.code or task.id} is claimed by {task.claimed_by}.", claimed_by=task.claimed_by)
     waiting = _unmet_dependencies(session, task)
     if waiting:
         raise Conflict(f"Task {task.code} waits on {', '.join(waiting)}.", task_id=task.id, waiting_on=waiting)
