@@ -188,7 +188,8 @@ class Gate:
             return
         try:
             principal, via = await self._authenticate(scope, headers, websocket=websocket, client=client)
-            if via == "cookie" and state_changing and not websocket:
+            logging_in = scope["path"] == SESSION_PATH and scope.get("method") == "POST"  # brings its own token
+            if via == "cookie" and state_changing and not websocket and not logging_in:
                 self._check_csrf(headers)
             found = match(self.table, scope)
             if found is not None:
