@@ -173,7 +173,9 @@ def block_task(
 ) -> TaskRead:
     """Report a blocker; the claim is released until someone unblocks the task."""
     agent = acting_agent(db, caller, data.agent_id)
-    task = task_execution.block(session=session, project_id=project_id, task_id=task_id, reason=data.reason, agent_id=agent)
+    task = task_execution.block(
+        session=session, project_id=project_id, task_id=task_id, reason=data.reason, agent_id=agent
+    )
     return TaskRead.model_validate(task)
 
 

@@ -28,8 +28,8 @@ from gateway.app.auth.principal import LOCAL_USER, Principal, acting_as
 from gateway.app.config import Settings, is_loopback
 from gateway.app.db import DatabaseManager
 from gateway.app.errors import DomainError, Forbidden, Unauthorized
-from gateway.app.outbox import CloseCode
 from gateway.app.logging import get_logger
+from gateway.app.outbox import CloseCode
 
 log = get_logger("gateway.auth")
 
