@@ -69,7 +69,8 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
     database = db or DatabaseManager(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     hub = event_streams.hub_from_settings(db=database, settings=settings)
     store = BlobStore(settings.artifacts_dir)
-    agents = build_server(db=database, store=store, settings=settings)
+    # Over HTTP every tool call acts as the principal the gate authenticated (no default principal).
+    agents = build_server(db=database, store=store, settings=settings, principal=None)
     agents_app = agents.streamable_http_app(
         streamable_http_path="/mcp",
         transport_security=TransportSecuritySettings(

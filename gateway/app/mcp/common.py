@@ -14,6 +14,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field, ValidationError
 
+from gateway.app.auth import policy, tokens
+from gateway.app.auth.gate import PRINCIPAL
+from gateway.app.auth.principal import Principal, acting_as
 from gateway.app.config import Settings
 from gateway.app.db import DatabaseManager
 from gateway.app.errors import DomainError
@@ -30,18 +33,50 @@ class Deps:
     db: DatabaseManager
     store: BlobStore
     settings: Settings
+    # Who calls over a transport without HTTP requests (stdio: GATEWAY_TOKEN's principal; in-process clients).
+    # Calls over HTTP act as the principal the app's gate authenticated, never as this one.
+    principal: Principal | None = None
 
 
 ProjectId = Annotated[str, Field(description="Project id", max_length=64)]
-AgentId = Annotated[str, Field(description="Your stable agent name", pattern=r"^[A-Za-z0-9._:@-]{1,64}$")]
+AgentId = Annotated[
+    str | None,
+    Field(
+        description="Optional: your agent name. With an agent token it is the token's (the default); "
+        "without a token (local mode), any stable name",
+        pattern=r"^[A-Za-z0-9._:@-]{1,64}$",
+    ),
+]
 TaskRef = Annotated[str, Field(description="Task code (T-004) or id", max_length=32)]
 READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False)
 WRITE = ToolAnnotations(readOnlyHint=False, destructiveHint=False)
 
 
-def agent(agent_id: str) -> str:
-    """The actor an agent's changes are recorded under."""
-    return f"agent:{agent_id}"
+@dataclass(frozen=True)
+class Call:
+    """One authorized tool call: who makes it, and the agent name its changes are recorded under."""
+
+    request_id: str
+    principal: Principal
+    agent_id: str | None
+
+    @property
+    def holder(self) -> str:
+        """The name a claim is held under: the agent's, else the caller's own."""
+        return self.agent_id or self.principal.name
+
+    @property
+    def actor(self) -> str:
+        """The actor the changes are recorded under."""
+        return f"agent:{self.holder}" if self.agent_id or self.principal.is_agent else "user"
+
+
+def caller(ctx: Context | None, deps: Deps) -> Principal | None:
+    """The principal of a call: the HTTP request's (set by the gate), else the transport's (stdio, in-process)."""
+    request = getattr(ctx.request_context, "request", None) if ctx is not None else None
+    if request is not None and hasattr(request, "scope"):
+        return request.scope.get(PRINCIPAL)
+    return deps.principal
 
 
 def answer(data: Any) -> CallToolResult:
@@ -63,16 +98,26 @@ def reason(exc: DomainError) -> str:
 
 
 @contextmanager
-def tool_call(ctx: Context | None, tool: str, *, agent_id: str | None = None) -> Iterator[str]:
-    """Scope of one tool call: its correlation id (the request's, else a new one), its log line, its errors."""
+def tool_call(
+    ctx: Context | None,
+    tool: str,
+    deps: Deps,
+    *,
+    project_id: str | None = None,
+    agent_id: str | None = None,
+) -> Iterator[Call]:
+    """Scope of one tool call: its correlation id, its authorization (policy.TOOLS), its log line, its errors."""
     headers = (ctx.headers if ctx is not None else None) or {}
     sent = headers.get("x-request-id")
     request_id = correlation_id.get() or (sent if sent and valid_request_id(sent) else uuid.uuid4().hex)
     token = correlation_id.set(request_id)
     started = time.perf_counter()
     outcome = "ok"
+    principal = caller(ctx, deps)
     try:
-        yield request_id
+        with acting_as(principal):
+            call = _authorize(deps, tool, principal, project_id=project_id, agent_id=agent_id, request_id=request_id)
+            yield call
     except DomainError as exc:
         outcome = exc.slug
         raise ToolError(reason(exc)) from None
@@ -86,5 +131,35 @@ def tool_call(ctx: Context | None, tool: str, *, agent_id: str | None = None) ->
             agent_id=agent_id,
             outcome=outcome,
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            **(principal.audit() if principal is not None else {"principal": None}),
         )
         correlation_id.reset(token)
+
+
+def _authorize(
+    deps: Deps, tool: str, principal: Principal | None, *, project_id: str | None, agent_id: str | None, request_id: str
+) -> Call:
+    """The same decision the REST API makes for the same action (policy.TOOLS names it)."""
+
+    def is_member(pid: str) -> bool:
+        if principal is None or principal.id is None:
+            return False
+        with deps.db.read_session() as session:
+            return tokens.is_member(session, project_id=pid, principal_id=principal.id)
+
+    def has_tokens(name: str) -> bool:
+        with deps.db.read_session() as session:
+            return tokens.agent_has_tokens(session, name)
+
+    policy.decide(principal, policy.TOOLS.get(tool), project_id=project_id, is_member=is_member, what=f"Tool {tool}")
+    assert principal is not None  # decide() refuses anonymous callers of every tool
+    return Call(request_id, principal, policy.acting_agent(principal, agent_id, agent_has_tokens=has_tokens))
+
+
+def visibility(principal: Principal) -> dict[str, Any]:
+    """The filter of the projects a principal may see (none for administrators)."""
+    if principal.sees_all_projects:
+        return {}
+    if principal.is_agent:
+        return {"only": principal.projects}
+    return {"member_id": principal.id if principal.id is not None else -1}

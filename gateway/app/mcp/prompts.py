@@ -1,8 +1,8 @@
 """MCP prompts: how an agent works a project through the gateway's tools."""
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 
-from gateway.app.mcp.common import Deps
+from gateway.app.mcp.common import Deps, tool_call
 
 WORK_PROMPT = """\
 You are agent `{agent_id}` working on the game project `{project_id}` through the gateway's MCP tools.
@@ -26,6 +26,8 @@ def register(server: MCPServer, deps: Deps) -> None:
     """Add the prompts to the server."""
 
     @server.prompt(title="Work on a game project")
-    def work_on_project(project_id: str, agent_id: str) -> str:
+    def work_on_project(project_id: str, agent_id: str, ctx: Context) -> str:
         """How to work a project through the gateway's tools."""
-        return WORK_PROMPT.format(project_id=project_id, agent_id=agent_id)
+        with tool_call(ctx, "work_on_project", deps, project_id=project_id) as call:
+            name = agent_id if not call.principal.is_agent else call.principal.name
+            return WORK_PROMPT.format(project_id=project_id, agent_id=name)

@@ -2,9 +2,9 @@
 
 import json
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 
-from gateway.app.mcp.common import Deps
+from gateway.app.mcp.common import Deps, tool_call
 from gateway.app.services import briefing, contexts, plans
 
 
@@ -13,22 +13,22 @@ def register(server: MCPServer, deps: Deps) -> None:
     db = deps.db
 
     @server.resource("gateway://projects/{project_id}/context", mime_type="application/json")
-    def global_context(project_id: str) -> str:
+    def global_context(project_id: str, ctx: Context) -> str:
         """The project's active global context."""
-        with db.read_session() as session:
+        with tool_call(ctx, "global_context", deps, project_id=project_id), db.read_session() as session:
             return contexts.get_active(session=session, project_id=project_id).content
 
     @server.resource("gateway://projects/{project_id}/tasks/{task}/context", mime_type="application/json")
-    def task_context(project_id: str, task: str) -> str:
+    def task_context(project_id: str, task: str, ctx: Context) -> str:
         """A task's active context."""
-        with db.read_session() as session:
+        with tool_call(ctx, "task_context", deps, project_id=project_id), db.read_session() as session:
             task_id = briefing.resolve_task(session, project_id=project_id, ref=task).id
             return contexts.get_active(session=session, project_id=project_id, task_id=task_id).content
 
     @server.resource("gateway://projects/{project_id}/plan", mime_type="application/json")
-    def active_plan(project_id: str) -> str:
+    def active_plan(project_id: str, ctx: Context) -> str:
         """The project's accepted plan: milestones, and tasks in order with milestone, status and dependencies."""
-        with db.read_session() as session:
+        with tool_call(ctx, "active_plan", deps, project_id=project_id), db.read_session() as session:
             plan = plans.active(session=session, project_id=project_id)
             rows = plans.tasks_of(session=session, plan=plan)
             return json.dumps(

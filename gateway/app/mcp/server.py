@@ -14,6 +14,7 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 
 from gateway import __version__
+from gateway.app.auth.principal import LOCAL_USER, Principal
 from gateway.app.config import Settings
 from gateway.app.db import DatabaseManager
 from gateway.app.mcp import (
@@ -47,10 +48,15 @@ def build_server(
     store: BlobStore,
     settings: Settings,
     lifespan: Any = None,
+    principal: Principal | None = LOCAL_USER,
 ) -> MCPServer:
-    """The gateway's MCP server over these services."""
+    """The gateway's MCP server over these services.
+
+    `principal` is who calls over transports without HTTP requests (stdio: the principal of GATEWAY_TOKEN;
+    in-process clients); over HTTP each call acts as the principal the app's gate authenticated.
+    """
     server: MCPServer = MCPServer("gateway", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
-    deps = Deps(db=db, store=store, settings=settings)
+    deps = Deps(db=db, store=store, settings=settings, principal=principal)
     for group in GROUPS:
         group.register(server, deps)
     server.middleware.append(_slim_tools_list)

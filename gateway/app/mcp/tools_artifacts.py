@@ -10,7 +10,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from gateway.app.errors import InvalidInput
-from gateway.app.mcp.common import READ_ONLY, WRITE, AgentId, Deps, ProjectId, TaskRef, agent, answer, tool_call
+from gateway.app.mcp.common import READ_ONLY, WRITE, AgentId, Deps, ProjectId, TaskRef, answer, tool_call
 from gateway.app.services import artifacts, briefing
 
 # Inline content travels in one JSON message held in memory: large files go through workspace_path instead.
@@ -25,7 +25,6 @@ def register(server: MCPServer, deps: Deps) -> None:
     def submit_artifact(
         ctx: Context,
         project_id: ProjectId,
-        agent_id: AgentId,
         name: Annotated[str, Field(min_length=1, max_length=255, description="File name, e.g. player.gd")],
         task: TaskRef | None = None,
         content: Annotated[str | None, Field(max_length=INLINE_CHARS, description="Text content")] = None,
@@ -37,9 +36,10 @@ def register(server: MCPServer, deps: Deps) -> None:
         category: Annotated[
             Literal["code", "asset", "document", "screenshot"] | None, Field(description="Inferred when left out")
         ] = None,
+        agent_id: AgentId = None,
     ) -> CallToolResult:
         """Hand in a file for a task (text, base64 or a workspace path); returns its validation report."""
-        with tool_call(ctx, "submit_artifact", agent_id=agent_id):
+        with tool_call(ctx, "submit_artifact", deps, project_id=project_id, agent_id=agent_id) as call:
             given = [value is not None for value in (content, content_base64, workspace_path)]
             if sum(given) != 1:
                 raise InvalidInput("Give exactly one of content, content_base64 and workspace_path.")
@@ -55,7 +55,7 @@ def register(server: MCPServer, deps: Deps) -> None:
                     target=artifacts.FileTarget(project_id, task_id, category, workspace_path),
                     workspace=settings.workspace_for(project_id),
                     max_bytes=settings.max_upload_bytes,
-                    actor=agent(agent_id),
+                    actor=call.actor,
                 )
             else:
                 data = content.encode() if content is not None else _decode(content_base64)  # type: ignore[arg-type]
@@ -66,14 +66,14 @@ def register(server: MCPServer, deps: Deps) -> None:
                     name=name,
                     data=data,
                     max_bytes=settings.max_upload_bytes,
-                    actor=agent(agent_id),
+                    actor=call.actor,
                 )
             return answer(_artifact_view(stored))
 
     @server.tool(annotations=READ_ONLY)
     def get_artifact(ctx: Context, project_id: ProjectId, artifact_id: int) -> CallToolResult:
         """An artifact's validation report."""
-        with tool_call(ctx, "get_artifact"), db.read_session() as session:
+        with tool_call(ctx, "get_artifact", deps, project_id=project_id), db.read_session() as session:
             return answer(
                 _artifact_view(artifacts.get(session=session, project_id=project_id, artifact_id=artifact_id))
             )

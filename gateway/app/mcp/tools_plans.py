@@ -7,7 +7,7 @@ from mcp.types import CallToolResult
 from pydantic import Field, TypeAdapter, ValidationError
 
 from gateway.app.errors import InvalidInput
-from gateway.app.mcp.common import WRITE, AgentId, Deps, ProjectId, agent, answer, tool_call
+from gateway.app.mcp.common import WRITE, AgentId, Deps, ProjectId, answer, tool_call
 from gateway.app.planner import Edit, Feedback
 from gateway.app.services import plans
 
@@ -22,16 +22,16 @@ def register(server: MCPServer, deps: Deps) -> None:
     def propose_plan_revision(
         ctx: Context,
         project_id: ProjectId,
-        agent_id: AgentId,
         feedback: Annotated[str | None, Field(max_length=20_000, description="What should change and why")] = None,
         edits: Annotated[
             list[dict[str, Any]] | None,
             Field(description="Structured edits {op: add|remove|edit|move|split|merge|scope, code, …}"),
         ] = None,
         version: Annotated[int | None, Field(description="Version to revise (default: the accepted one)")] = None,
+        agent_id: AgentId = None,
     ) -> CallToolResult:
         """Propose the next plan version from feedback; a user decides whether to accept it."""
-        with tool_call(ctx, "propose_plan_revision", agent_id=agent_id):
+        with tool_call(ctx, "propose_plan_revision", deps, project_id=project_id, agent_id=agent_id) as call:
             try:
                 parsed = EDITS.validate_python(edits or [])
             except ValidationError as exc:
@@ -48,7 +48,7 @@ def register(server: MCPServer, deps: Deps) -> None:
                     project_id=project_id,
                     version=version,
                     feedback=Feedback(text=feedback, edits=parsed),
-                    actor=agent(agent_id),
+                    actor=call.actor,
                 )
                 return answer(
                     {

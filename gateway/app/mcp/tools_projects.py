@@ -3,7 +3,7 @@
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult
 
-from gateway.app.mcp.common import READ_ONLY, Deps, ProjectId, answer, tool_call
+from gateway.app.mcp.common import READ_ONLY, Deps, ProjectId, answer, tool_call, visibility
 from gateway.app.services import briefing, projects
 
 
@@ -14,12 +14,12 @@ def register(server: MCPServer, deps: Deps) -> None:
     @server.tool(annotations=READ_ONLY)
     def list_projects(ctx: Context) -> CallToolResult:
         """List projects: id, name, status."""
-        with tool_call(ctx, "list_projects"), db.read_session() as session:
-            page = projects.list_(session=session, limit=200)
+        with tool_call(ctx, "list_projects", deps) as call, db.read_session() as session:
+            page = projects.list_(session=session, limit=200, **visibility(call.principal))
             return answer([{"id": p.id, "name": p.name, "status": p.status} for p in page.items])
 
     @server.tool(annotations=READ_ONLY)
     def project_status(project_id: ProjectId, ctx: Context) -> CallToolResult:
         """A project's status: accepted plan version, task counts, current task, ready tasks."""
-        with tool_call(ctx, "project_status"), db.read_session() as session:
+        with tool_call(ctx, "project_status", deps, project_id=project_id), db.read_session() as session:
             return answer(briefing.progress(session, projects.get(session=session, project_id=project_id)))

@@ -22,14 +22,14 @@ def register(server: MCPServer, deps: Deps) -> None:
     @server.tool(annotations=READ_ONLY)
     def get_task(ctx: Context, project_id: ProjectId, task: TaskRef | None = None) -> CallToolResult:
         """A task's full briefing (default: the project's current task), without claiming it."""
-        with tool_call(ctx, "get_task"):
+        with tool_call(ctx, "get_task", deps, project_id=project_id):
             return answer(_briefing(project_id, task))
 
     @server.tool(annotations=WRITE)
     def claim_task(
         ctx: Context,
         project_id: ProjectId,
-        agent_id: AgentId,
+        agent_id: AgentId = None,
         task: TaskRef | None = None,
         start: Annotated[bool, Field(description="Also start it (default)")] = True,
         lease_seconds: Annotated[
@@ -37,13 +37,13 @@ def register(server: MCPServer, deps: Deps) -> None:
         ] = 900,
     ) -> CallToolResult:
         """Claim a task (default: the next ready one, by priority) and start it; returns its briefing."""
-        with tool_call(ctx, "claim_task", agent_id=agent_id):
+        with tool_call(ctx, "claim_task", deps, project_id=project_id, agent_id=agent_id) as call:
             with db.get_session() as session:
                 if task is None:
                     claimed = task_execution.claim_next(
                         session=session,
                         project_id=project_id,
-                        agent_id=agent_id,
+                        agent_id=call.holder,
                         lease_seconds=lease_seconds,
                         start=start,
                     )
@@ -55,7 +55,7 @@ def register(server: MCPServer, deps: Deps) -> None:
                         session=session,
                         project_id=project_id,
                         task_id=briefing.resolve_task(session, project_id=project_id, ref=task).id,  # type: ignore[arg-type]
-                        agent_id=agent_id,
+                        agent_id=call.holder,
                         lease_seconds=lease_seconds,
                         start=start,
                     )
@@ -73,31 +73,31 @@ def register(server: MCPServer, deps: Deps) -> None:
             }
 
     @server.tool(annotations=WRITE)
-    def release_task(ctx: Context, project_id: ProjectId, task: TaskRef, agent_id: AgentId) -> CallToolResult:
+    def release_task(ctx: Context, project_id: ProjectId, task: TaskRef, agent_id: AgentId = None) -> CallToolResult:
         """Give your claim on a task back (a started task returns to pending)."""
-        with tool_call(ctx, "release_task", agent_id=agent_id):
-            return answer(_transition(project_id, task, task_execution.release, agent_id=agent_id))
+        with tool_call(ctx, "release_task", deps, project_id=project_id, agent_id=agent_id) as call:
+            return answer(_transition(project_id, task, task_execution.release, agent_id=call.holder))
 
     @server.tool(annotations=WRITE)
     def block_task(
         ctx: Context,
         project_id: ProjectId,
         task: TaskRef,
-        agent_id: AgentId,
         reason: Annotated[str, Field(min_length=1, max_length=4000, description="What blocks it")],
+        agent_id: AgentId = None,
     ) -> CallToolResult:
         """Report a blocker on a task; its claim is released until a user unblocks it."""
-        with tool_call(ctx, "block_task", agent_id=agent_id):
-            return answer(_transition(project_id, task, task_execution.block, agent_id=agent_id, reason=reason))
+        with tool_call(ctx, "block_task", deps, project_id=project_id, agent_id=agent_id) as call:
+            return answer(_transition(project_id, task, task_execution.block, agent_id=call.holder, reason=reason))
 
     @server.tool(annotations=WRITE)
     def complete_task(
         ctx: Context,
         project_id: ProjectId,
         task: TaskRef,
-        agent_id: AgentId,
         summary: Annotated[str, Field(min_length=1, max_length=20_000, description="What you delivered")],
+        agent_id: AgentId = None,
     ) -> CallToolResult:
         """Complete a task with a summary; refused until each required deliverable has a valid artifact."""
-        with tool_call(ctx, "complete_task", agent_id=agent_id):
-            return answer(_transition(project_id, task, task_execution.complete, agent_id=agent_id, summary=summary))
+        with tool_call(ctx, "complete_task", deps, project_id=project_id, agent_id=agent_id) as call:
+            return answer(_transition(project_id, task, task_execution.complete, agent_id=call.holder, summary=summary))
