@@ -202,3 +202,97 @@ def test_every_stream_for_every_caller(secure_client, cast: Cast):
                 with pytest.raises(WebSocketDisconnect) as closed:
                     ws.receive_text()
                 assert closed.value.code == (4401 if who == ANON else 4403), (key, who)
+
+
+# --- MCP: every tool (and resource, and prompt) for every caller, over HTTP --------------------------------
+
+TOOL_ARGUMENTS = {
+    "list_projects": {},
+    "project_status": {"project_id": HERE},
+    "get_task": {"project_id": HERE},
+    "claim_task": {"project_id": HERE, "start": False},
+    "release_task": {"project_id": HERE, "task": "T-999"},
+    "block_task": {"project_id": HERE, "task": "T-999", "reason": "matrix"},
+    "complete_task": {"project_id": HERE, "task": "T-999", "summary": "matrix"},
+    "submit_artifact": {"project_id": HERE, "name": "m.md", "content": "# m"},
+    "get_artifact": {"project_id": HERE, "artifact_id": 999999},
+    "get_context": {"project_id": HERE},
+    "update_context": {"project_id": HERE, "patch": {}, "base_version": 999},
+    "propose_plan_revision": {"project_id": HERE, "version": 999},
+}
+RESOURCES = {
+    "global_context": f"gateway://projects/{HERE}/context",
+    "task_context": f"gateway://projects/{HERE}/tasks/T-001/context",
+    "active_plan": f"gateway://projects/{HERE}/plan",
+}
+
+
+def mcp_client(url: str, token: str | None):
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    http = httpx2.AsyncClient(headers=bearer(token), timeout=30)
+    return Client(streamable_http_client(f"{url}/mcp", http_client=http))
+
+
+def _refusal(text: str) -> str | None:
+    for kind in ("unauthorized", "forbidden"):
+        if text.startswith(f"{kind}:") or f": {kind}: " in text:
+            return kind
+    return None
+
+
+def test_every_tool_resource_and_prompt_is_decided():
+    from gateway.app.mcp.server import build_server
+
+    names = set(TOOL_ARGUMENTS) | set(RESOURCES) | {"work_on_project"}
+    assert set(policy.TOOLS) == names, "a tool without a decision, or a decision without a tool"
+    assert {policy.TOOLS[name] for name in names} <= set(EXPECTED)
+    del build_server  # the live list is compared in test_every_tool_for_every_caller
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_every_tool_for_every_caller(secure_app, cast: Cast, anyio_backend):
+    import httpx2
+    from mcp.shared.exceptions import MCPError
+
+    from tests.conftest import LiveServer
+
+    with LiveServer(secure_app) as live:
+        async with httpx2.AsyncClient() as http:
+            anonymous = await http.post(
+                f"{live.url}/mcp",
+                headers={"Accept": "application/json, text/event-stream", "Content-Type": "application/json"},
+                content=b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}',
+            )
+        assert anonymous.status_code == 401
+        assert anonymous.headers["www-authenticate"].startswith("Bearer")
+        for who, token in cast.items():
+            if token is None:
+                continue
+            async with mcp_client(live.url, token) as client:
+                listed = {tool.name for tool in (await client.list_tools()).tools}
+                assert listed == set(TOOL_ARGUMENTS), "a tool was added: give it arguments and a decision here"
+                for tool, arguments in TOOL_ARGUMENTS.items():
+                    result = await client.call_tool(tool, arguments)
+                    refusal = _refusal(result.content[0].text) if result.is_error else None
+                    allowed = who in EXPECTED[policy.TOOLS[tool]]
+                    assert (refusal is None) == allowed, (tool, who, result.content[0].text[:200])
+                    if not allowed:
+                        assert refusal == "forbidden"
+                for resource, uri in RESOURCES.items():
+                    allowed = who in EXPECTED[policy.TOOLS[resource]]
+                    try:
+                        await client.read_resource(uri)
+                        refused = False
+                    except MCPError as exc:
+                        refused = "forbidden" in str(exc)
+                    assert refused != allowed, (resource, who)
+                try:
+                    await client.get_prompt("work_on_project", {"project_id": HERE, "agent_id": "x"})
+                    refused = False
+                except MCPError as exc:
+                    refused = "forbidden" in str(exc)
+                assert refused != (who in EXPECTED[policy.TOOLS["work_on_project"]]), ("work_on_project", who)

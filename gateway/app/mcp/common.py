@@ -3,15 +3,16 @@
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from asgi_correlation_id import correlation_id
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field, ValidationError
 
 from gateway.app.auth import policy, tokens
@@ -105,8 +106,12 @@ def tool_call(
     *,
     project_id: str | None = None,
     agent_id: str | None = None,
+    error: Callable[[str], Exception] = ToolError,
 ) -> Iterator[Call]:
-    """Scope of one tool call: its correlation id, its authorization (policy.TOOLS), its log line, its errors."""
+    """Scope of one tool call: its correlation id, its authorization (policy.TOOLS), its log line, its errors.
+
+    Refusals reach the client as `error` (a tool error; resources and prompts pass their own kind).
+    """
     headers = (ctx.headers if ctx is not None else None) or {}
     sent = headers.get("x-request-id")
     request_id = correlation_id.get() or (sent if sent and valid_request_id(sent) else uuid.uuid4().hex)
@@ -120,10 +125,10 @@ def tool_call(
             yield call
     except DomainError as exc:
         outcome = exc.slug
-        raise ToolError(reason(exc)) from None
+        raise error(reason(exc)) from None
     except ValidationError as exc:
         outcome = "validation-error"
-        raise ToolError(f"validation-error: {exc.errors(include_url=False, include_input=False)}") from None
+        raise error(f"validation-error: {exc.errors(include_url=False, include_input=False)}") from None
     finally:
         log.info(
             "mcp tool call",
@@ -163,3 +168,13 @@ def visibility(principal: Principal) -> dict[str, Any]:
     if principal.is_agent:
         return {"only": principal.projects}
     return {"member_id": principal.id if principal.id is not None else -1}
+
+
+def resource_error(message: str) -> Exception:
+    """A refusal as a resource read's error (its message reaches the client)."""
+    return ResourceError(message)
+
+
+def prompt_error(message: str) -> Exception:
+    """A refusal as a prompt's error (its message reaches the client)."""
+    return MCPError(code=INVALID_PARAMS, message=message)

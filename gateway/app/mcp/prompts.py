@@ -2,7 +2,7 @@
 
 from mcp.server.mcpserver import Context, MCPServer
 
-from gateway.app.mcp.common import Deps, tool_call
+from gateway.app.mcp.common import Deps, prompt_error, tool_call
 
 WORK_PROMPT = """\
 You are agent `{agent_id}` working on the game project `{project_id}` through the gateway's MCP tools.
@@ -28,6 +28,6 @@ def register(server: MCPServer, deps: Deps) -> None:
     @server.prompt(title="Work on a game project")
     def work_on_project(project_id: str, agent_id: str, ctx: Context) -> str:
         """How to work a project through the gateway's tools."""
-        with tool_call(ctx, "work_on_project", deps, project_id=project_id) as call:
+        with tool_call(ctx, "work_on_project", deps, project_id=project_id, error=prompt_error) as call:
             name = agent_id if not call.principal.is_agent else call.principal.name
             return WORK_PROMPT.format(project_id=project_id, agent_id=name)

@@ -4,7 +4,7 @@ import json
 
 from mcp.server.mcpserver import Context, MCPServer
 
-from gateway.app.mcp.common import Deps, tool_call
+from gateway.app.mcp.common import Deps, resource_error, tool_call
 from gateway.app.services import briefing, contexts, plans
 
 
@@ -15,20 +15,29 @@ def register(server: MCPServer, deps: Deps) -> None:
     @server.resource("gateway://projects/{project_id}/context", mime_type="application/json")
     def global_context(project_id: str, ctx: Context) -> str:
         """The project's active global context."""
-        with tool_call(ctx, "global_context", deps, project_id=project_id), db.read_session() as session:
+        with (
+            tool_call(ctx, "global_context", deps, project_id=project_id, error=resource_error),
+            db.read_session() as session,
+        ):
             return contexts.get_active(session=session, project_id=project_id).content
 
     @server.resource("gateway://projects/{project_id}/tasks/{task}/context", mime_type="application/json")
     def task_context(project_id: str, task: str, ctx: Context) -> str:
         """A task's active context."""
-        with tool_call(ctx, "task_context", deps, project_id=project_id), db.read_session() as session:
+        with (
+            tool_call(ctx, "task_context", deps, project_id=project_id, error=resource_error),
+            db.read_session() as session,
+        ):
             task_id = briefing.resolve_task(session, project_id=project_id, ref=task).id
             return contexts.get_active(session=session, project_id=project_id, task_id=task_id).content
 
     @server.resource("gateway://projects/{project_id}/plan", mime_type="application/json")
     def active_plan(project_id: str, ctx: Context) -> str:
         """The project's accepted plan: milestones, and tasks in order with milestone, status and dependencies."""
-        with tool_call(ctx, "active_plan", deps, project_id=project_id), db.read_session() as session:
+        with (
+            tool_call(ctx, "active_plan", deps, project_id=project_id, error=resource_error),
+            db.read_session() as session,
+        ):
             plan = plans.active(session=session, project_id=project_id)
             rows = plans.tasks_of(session=session, plan=plan)
             return json.dumps(
