@@ -8,13 +8,14 @@ commands so that `gateway --help` and `gateway version` stay fast.
 
 import typer
 
-from gateway.cli import about, database, openapi, server
+from gateway.cli import about, database, openapi, server, token
 
 app = typer.Typer(help="Gateway: AI-assisted game development backend.", no_args_is_help=True)
 app.add_typer(server.app)
 app.add_typer(database.app)
 app.add_typer(openapi.app)
 app.add_typer(about.app)
+app.add_typer(token.app, name="token")
 
 
 def main() -> None:

@@ -5,6 +5,8 @@ from typing import Annotated
 
 import typer
 
+from gateway.cli._console import console
+
 app = typer.Typer()
 
 
@@ -17,11 +19,28 @@ def serve(
     """Serve the gateway over HTTP."""
     import uvicorn
 
-    from gateway.app.config import get_settings
+    from gateway.app.config import auth_mode_for, get_settings
     from gateway.app.logging import configure_logging
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    try:
+        mode = auth_mode_for(host, settings.auth)
+    except ValueError as exc:
+        console.print(f"[red]Refusing to start:[/red] {exc}")
+        raise typer.Exit(2) from None
+    # The app is built by uvicorn (in each worker) from the environment: the mode travels there.
+    os.environ["GATEWAY_AUTH"] = mode
+    get_settings.cache_clear()
+    from gateway.app.logging import get_logger
+
+    get_logger("gateway.auth").info(
+        "authentication mode",
+        mode=mode,
+        meaning="requests from this machine without a token act as the local user"
+        if mode == "local"
+        else "every request needs a token",
+    )
     uvicorn.run(
         "gateway.app.main:create_app",
         factory=True,
@@ -47,9 +66,14 @@ def mcp() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)  # stderr: stdout belongs to the protocol
     db = DatabaseManager(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    principal = _stdio_principal(db, settings.auth_mode)
     hub = event_streams.hub_from_settings(db=db, settings=settings)
     server = build_server(
-        db=db, store=BlobStore(settings.artifacts_dir), settings=settings, lifespan=stdio_lifespan(hub, settings)
+        db=db,
+        store=BlobStore(settings.artifacts_dir),
+        settings=settings,
+        lifespan=stdio_lifespan(hub, settings),
+        principal=principal,
     )
     from gateway.app.main import freeze_startup_objects
 
@@ -58,3 +82,22 @@ def mcp() -> None:
         server.run("stdio")
     finally:
         db.dispose()
+
+
+def _stdio_principal(db, mode: str):
+    """Who `gateway mcp` acts as: GATEWAY_TOKEN's principal; without one, the local user (local mode only)."""
+    from gateway.app.auth import tokens
+    from gateway.app.auth.principal import LOCAL_USER
+
+    secret = os.environ.get("GATEWAY_TOKEN", "").strip()
+    if not secret:
+        if mode == "required":
+            console.print("[red]GATEWAY_AUTH=required:[/red] set GATEWAY_TOKEN to the agent's token.")
+            raise typer.Exit(2)
+        return LOCAL_USER
+    with db.read_session() as session:
+        principal, reason = tokens.authenticate(session, secret)
+    if principal is None:
+        console.print(f"[red]GATEWAY_TOKEN is not a valid token[/red] ({reason}): ask an administrator for one.")
+        raise typer.Exit(2)
+    return principal
