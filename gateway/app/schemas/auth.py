@@ -68,8 +68,26 @@ class TokenCreate(InputModel):
     label: Annotated[str | None, Field(max_length=200, description="What it is for")] = None
 
 
+_TOKEN_EXAMPLE = {
+    "id": 7,
+    "kind": "agent",
+    "name": "claude-code-1",
+    "role": "agent",
+    "projects": ["star-courier"],
+    "prefix": "gw_3q2P1",
+    "label": "laptop",
+    "state": "active",
+    "created_by": "user:ada",
+    "created_at": "2026-12-01T10:00:00Z",
+    "expires_at": "2026-12-31T10:00:00Z",
+    "revoked_at": None,
+}
+
+
 class TokenRead(OutputModel):
     """A token as listed: never its secret, only its first characters."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_TOKEN_EXAMPLE]})
 
     id: int
     kind: Literal["user", "agent"]
@@ -88,11 +106,29 @@ class TokenRead(OutputModel):
 class TokenIssued(TokenRead):
     """A new token: `token` is shown this once and cannot be read again."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{**_TOKEN_EXAMPLE, "token": "gw_3q2P1…"}]})
+
     token: str = Field(description="The secret: `Authorization: Bearer <token>`; store it now")
 
 
 class PrincipalRead(OutputModel):
     """A user or agent."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 2,
+                    "kind": "user",
+                    "name": "ada",
+                    "projects": ["star-courier"],
+                    "active_tokens": 1,
+                    "disabled": False,
+                    "created_at": "2026-12-01T10:00:00Z",
+                }
+            ]
+        }
+    )
 
     id: int
     kind: Literal["user", "agent"]
@@ -105,6 +141,8 @@ class PrincipalRead(OutputModel):
 
 class MemberList(OutputModel):
     """The users who belong to a project."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"project_id": "star-courier", "members": ["ada"]}]})
 
     project_id: str
     members: list[str]
