@@ -230,7 +230,7 @@ class EventDB(SQLModel, table=True):
     correlation_id: str | None = Field(default=None, description="The request that caused it")
     created_at: datetime = Field(default_factory=utc_now, index=True, sa_column_kwargs=_server_default(func.now()))
 
-    # 005: who asked for it (the authenticated principal and the id of the token it used, never the token)
+    # 006: who asked for it (the authenticated principal and the id of the token it used, never the token)
     principal: str | None = Field(default=None, description="user:<name> or agent:<name> who made the request")
     token_id: int | None = Field(default=None, description="Id of the token the request was authenticated with")
 
@@ -255,7 +255,7 @@ class IdempotencyKeyDB(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utc_now, index=True, sa_column_kwargs=_server_default(func.now()))
 
 
-# --- 005: principals and tokens ----------------------------------------------------------------------
+# --- 006: principals and tokens ----------------------------------------------------------------------
 
 
 class PrincipalDB(SQLModel, table=True):

@@ -83,6 +83,7 @@ ROUTES: dict[str, str] = {
     "GET /docs": PUBLIC,
     "GET /docs/oauth2-redirect": PUBLIC,
     "GET /redoc": PUBLIC,
+    "MOUNT /ui/static": PUBLIC,  # the web UI's own scripts and styles (it asks for a login itself)
     "GET /health": PUBLIC,
     "GET /ready": PUBLIC,
     "GET /problems": PUBLIC,

@@ -1760,7 +1760,7 @@ function AgentsScreen(projectsOf) {
       root = el;
       el.append(h("h2", { text: "Active agents and their claims" }), h("section", { class: "panel", id: "active-agents", "aria-live": "polite" }, "Loading…"),
         h("h2", { text: "Connect an AI coding agent (MCP)" }),
-        h("p", { class: "muted", text: "The same MCP server runs over streamable HTTP while the gateway serves, or on stdio launched by the agent. Replace /ABS/PATH with where Gateway is checked out" + (state.session && !state.session.local && state.session.auth_mode !== "local" ? " and <AGENT_TOKEN> with an agent token (`gateway token create --kind agent`)." : ".") }),
+        h("p", { class: "muted", text: "The same MCP server runs over streamable HTTP while the gateway serves, or on stdio launched by the agent. Replace /ABS/PATH with where Gateway is checked out" + (state.session && !state.session.local && state.session.auth_mode !== "local" ? " and <AGENT_TOKEN> with an agent token (`gateway token create --agent NAME --project ID`)." : ".") }),
         h("section", { class: "cards", id: "mcp-configs" }, mcpConfigs().map(([title, text]) => h("div", { class: "card" }, snippet(title, text)))));
       await renderActive();
       if (!shell) stream = await allProjectsStream({ onEvent: (ev) => { if (ev.type.startsWith("task.")) refresh(); }, onReset: () => renderActive() });

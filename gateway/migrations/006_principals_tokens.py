@@ -1,10 +1,10 @@
-"""005: principals (users, agents), their hashed tokens, agent token scopes, project members; events name them."""
+"""006: principals (users, agents), their hashed tokens, agent token scopes, project members; events name them."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "005"
-down_revision = "004"
+revision = "006"
+down_revision = "005"
 branch_labels = None
 depends_on = None
 
