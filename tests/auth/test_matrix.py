@@ -243,13 +243,23 @@ def _refusal(text: str) -> str | None:
     return None
 
 
-def test_every_tool_resource_and_prompt_is_decided():
-    from gateway.app.mcp.server import build_server
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_every_tool_resource_and_prompt_is_decided(db, settings, anyio_backend):
+    from mcp import Client
 
-    names = set(TOOL_ARGUMENTS) | set(RESOURCES) | {"work_on_project"}
-    assert set(policy.TOOLS) == names, "a tool without a decision, or a decision without a tool"
-    assert {policy.TOOLS[name] for name in names} <= set(EXPECTED)
-    del build_server  # the live list is compared in test_every_tool_for_every_caller
+    from gateway.app.mcp.server import build_server
+    from gateway.app.storage import BlobStore
+
+    server = build_server(db=db, store=BlobStore(settings.artifacts_dir), settings=settings)
+    async with Client(server) as client:
+        tools = {tool.name for tool in (await client.list_tools()).tools}
+        templates = {t.name for t in (await client.list_resource_templates()).resource_templates}
+        prompts = {prompt.name for prompt in (await client.list_prompts()).prompts}
+    assert tools == set(TOOL_ARGUMENTS), "a tool was added: give it a decision (policy.TOOLS) and arguments here"
+    assert templates == set(RESOURCES)
+    assert set(policy.TOOLS) == tools | templates | prompts, "a tool, resource or prompt without a decision"
+    assert {policy.TOOLS[name] for name in policy.TOOLS} <= set(EXPECTED)
 
 
 @pytest.mark.anyio
@@ -296,3 +306,19 @@ async def test_every_tool_for_every_caller(secure_app, cast: Cast, anyio_backend
                 except MCPError as exc:
                     refused = "forbidden" in str(exc)
                 assert refused != (who in EXPECTED[policy.TOOLS["work_on_project"]]), ("work_on_project", who)
+
+
+def test_a_resource_outside_a_project_path_names_its_project_through_a_resolver(
+    secure_app, secure_client, cast: Cast, monkeypatch
+):
+    @secure_app.get("/api/v1/widgets/{widget_id}")
+    def widget(widget_id: str) -> dict:
+        return {"id": widget_id}
+
+    monkeypatch.setitem(policy.ROUTES, "GET /api/v1/widgets/{widget_id}", "project.read")
+    monkeypatch.setitem(policy.PROJECT_OF, "widget_id", lambda _session, value: HERE if value == "1" else None)
+    assert secure_client.get("/api/v1/widgets/1", headers=bearer(cast.user_here)).status_code == 200
+    assert secure_client.get("/api/v1/widgets/1", headers=bearer(cast.agent_here)).status_code == 200
+    assert secure_client.get("/api/v1/widgets/1", headers=bearer(cast.user_there)).status_code == 403
+    assert secure_client.get("/api/v1/widgets/2", headers=bearer(cast.user_here)).status_code == 403
+    assert secure_client.get("/api/v1/widgets/2", headers=bearer(cast.admin)).status_code == 200

@@ -258,6 +258,11 @@ class Gate:
             log.warning("route without an authorization decision", route=key)
         project_id = params.get("project_id")
         rule = policy.ACTIONS.get(action) if action else None
+        if project_id is None and rule is not None and rule.scoped:
+            for name, resolve in policy.PROJECT_OF.items():
+                if name in params:
+                    project_id = await anyio.to_thread.run_sync(self._resolve, resolve, str(params[name]))
+                    break
         membership: dict[str, bool] = {}
         if (
             rule is not None
@@ -270,6 +275,10 @@ class Gate:
         ):
             membership[project_id] = await anyio.to_thread.run_sync(self._is_member, project_id, principal.id)
         policy.decide(principal, action, project_id=project_id, is_member=membership.get, what=key)
+
+    def _resolve(self, resolve: Callable[[Any, str], str | None], value: str) -> str | None:
+        with self.db.read_session() as session:
+            return resolve(session, value)
 
     def _is_member(self, project_id: str, principal_id: int) -> bool:
         with self.db.read_session() as session:

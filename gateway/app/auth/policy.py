@@ -7,6 +7,7 @@ need the project: a user must belong to it, an agent's token must list it; admin
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from gateway.app.auth.principal import ROLE_ADMIN, ROLE_AGENT, ROLE_USER, Principal
 from gateway.app.errors import Forbidden, Unauthorized
@@ -171,6 +172,10 @@ ROUTES: dict[str, str] = {
     # MCP over streamable HTTP: the endpoint needs a principal; each tool is decided by TOOLS
     "ANY /mcp": "mcp.connect",
 }
+
+# Routes of project-scoped resources whose path has no {project_id} (e.g. /jobs/{job_id}) name the project
+# through a resolver: path parameter -> function(session, value) -> the project id (None: no such resource).
+PROJECT_OF: dict[str, Callable[[Any, str], str | None]] = {}
 
 # Every MCP tool, resource template and prompt, by name.
 TOOLS: dict[str, str] = {

@@ -119,6 +119,7 @@ def tool_call(
     started = time.perf_counter()
     outcome = "ok"
     principal = caller(ctx, deps)
+    call: Call | None = None
     try:
         with acting_as(principal):
             call = _authorize(deps, tool, principal, project_id=project_id, agent_id=agent_id, request_id=request_id)
@@ -133,7 +134,7 @@ def tool_call(
         log.info(
             "mcp tool call",
             tool=tool,
-            agent_id=agent_id,
+            agent_id=call.agent_id if call is not None else agent_id,
             outcome=outcome,
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
             **(principal.audit() if principal is not None else {"principal": None}),
