@@ -189,6 +189,10 @@ def test_consensus_then_live_board_artifacts_and_context(ui, live_server):
     page.get_by_role("link", name="Agents").first.click()
     page.locator("#agents-table tr[data-agent='claude-1']").wait_for()
     assert f"{live_server.url}/mcp" in page.locator("#mcp-configs").inner_text()
+    ui.shot("agents")
+    page.get_by_role("link", name="Projects").first.click()
+    page.locator("#project-list tr[data-project='star-courier'] .progress").wait_for()
+    ui.shot("projects")
     agent.http.close()
 
 
