@@ -20,16 +20,18 @@ Each page load is a fresh browser context (cold JavaScript caches, warm HTTP ser
     .venv/bin/python bench/bench_web.py [--tasks 500] [--runs 5] [--live 10] [--chromium /usr/bin/chromium]
 
 Measured 2026-12-01 with `.venv/bin/python bench/bench_web.py --runs 5 --live 10` (AMD EPYC, 2 cores shared with
-about seven other engineers' test runs: load average 15 on 2 cores, so every figure is inflated several times):
+about seven other engineers' test runs: load average 14-16 on 2 cores, so every figure is inflated several times):
 
-    plan   first contentful paint 368 ms (p90 772); 500 rows rendered 1,168 ms (p90 1,987), of which building the
-           rows is 99 ms of script (p90 179); interactive 1,548 ms (p90 2,480)
-    board  500 cards rendered 2,066 ms (p90 2,312); interactive 2,186 ms (p90 2,408)
-    diff   two 500-task versions side by side 2,288 ms (p90 2,751)
-    open a task row: input to paint 32 ms (p90 135)
-    scroll the 500-task plan, 48 frames of 400 px: slowest frame 288 ms (p90 429), 41 frames over 50 ms
-           (a CPU-starved browser: the page never froze, but scrolling was not smooth on this machine)
-    live   agent's `complete` answered -> card in the Done column: 362 ms median (p90 493), two agents working
+    plan   first contentful paint 284 ms (p90 516); 500 rows rendered 1,234 ms (p90 2,404), of which building the
+           rows is 109 ms of script (p90 367); interactive 1,541 ms (p90 2,855)
+    board  500 cards rendered 1,575 ms (p90 1,734); interactive 1,755 ms (p90 2,156)
+    diff   two 500-task versions side by side 3,051 ms (p90 4,041)
+    open a task row: input to paint 80 ms (p90 112)
+    scroll the 500-task plan, 48 frames of 400 px: slowest frame 116 ms (p90 159), 9 frames over 50 ms (median)
+    live   agent's `complete` answered -> card in the Done column: 376 ms median (p90 459), two agents working
+
+`content-visibility: auto` on the rows made scrolling worse, not better (measured back to back on the same
+page: 37-43 of 48 frames over 50 ms with it, 18-23 without), so the rows are laid out once, up front.
 """
 
 import argparse
@@ -91,7 +93,7 @@ def serve(workdir: Path) -> tuple[subprocess.Popen, str]:
         port = sock.getsockname()[1]
     server = subprocess.Popen([gateway, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
             if httpx2.get(f"{base}/ready").status_code == 200:
