@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from mcp.server.transport_security import TransportSecuritySettings
 
 from gateway import __version__
-from gateway.app.api import artifacts, auth, catalogue, contexts, events, plans, projects, system, tasks
+from gateway.app.api import artifacts, auth, catalogue, contexts, events, interchange, plans, projects, system, tasks
 from gateway.app.api.idempotency import IdempotencyMiddleware
 from gateway.app.api.middleware import AccessLogMiddleware, BodySizeLimitMiddleware
 from gateway.app.api.problems import install_problem_handlers
@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
     install_problem_handlers(app)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (projects, plans, tasks, artifacts, contexts, events, catalogue, auth):
+    for module in (projects, plans, interchange, tasks, artifacts, contexts, events, catalogue, auth):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(system.router)

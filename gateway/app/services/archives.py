@@ -1,0 +1,169 @@
+"""A project's whole history as one JSON archive (plans, tasks, contexts, events, artifact metadata), and back.
+
+The archive holds rows as they are; importing gives every row a new id in the receiving gateway and rewrites
+the references between rows (a task's plan, a context's task, an artifact's task, the project's active plan,
+context and current task). Event payloads are history: ids inside them stay those of the exporting gateway.
+Artifact files are not in the archive (metadata only): their `sha256` finds the bytes where a store has them.
+"""
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, col, select
+
+from gateway import __version__
+from gateway.app import outbox
+from gateway.app.db import ArtifactDB, ContextDB, EventDB, ProjectDB, TaskDB, TaskPlanDB, utc_now
+from gateway.app.errors import AlreadyExists, InvalidInput
+from gateway.app.logging import get_logger
+from gateway.app.services import lookups
+
+log = get_logger(__name__)
+FORMAT, VERSION = "gateway-archive", 1
+SECTIONS = {"plans": TaskPlanDB, "tasks": TaskDB, "contexts": ContextDB, "artifacts": ArtifactDB, "events": EventDB}
+
+
+def _row(model: SQLModel) -> dict[str, Any]:
+    return model.model_dump(mode="json")
+
+
+def export_archive(*, session: Session, project_id: str) -> dict[str, Any]:
+    """Everything the project is and was, as one JSON document."""
+    project = lookups.get_project(session=session, project_id=project_id)
+
+    def rows(table: type[SQLModel], order: Any) -> list[dict[str, Any]]:
+        query = select(table).where(table.project_id == project_id).order_by(order)  # type: ignore[attr-defined]
+        return [_row(row) for row in session.exec(query).all()]
+
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": utc_now().isoformat(),
+        "gateway_version": __version__,
+        "project": _row(project),
+        "plans": rows(TaskPlanDB, col(TaskPlanDB.version)),
+        "tasks": rows(TaskDB, col(TaskDB.id)),
+        "contexts": rows(ContextDB, col(ContextDB.id)),
+        "artifacts": rows(ArtifactDB, col(ArtifactDB.id)),
+        "events": rows(EventDB, col(EventDB.seq)),
+    }
+
+
+def _bad(where: str, message: str) -> InvalidInput:
+    return InvalidInput(
+        f"The archive is malformed at {where}: {message}. Nothing was imported.",
+        errors=[{"loc": ["body", *where.split(".")], "msg": message, "type": "malformed_archive"}],
+    )
+
+
+def _build(table: type[SQLModel], data: Any, where: str, drop: tuple[str, ...] = ("id",)) -> Any:
+    """A table row from archived values: known columns only, datetimes parsed, the id left to the database."""
+    if not isinstance(data, dict):
+        raise _bad(where, "expected an object")
+    values: dict[str, Any] = {}
+    for name, field in table.model_fields.items():
+        if name in drop or name not in data:
+            continue
+        value = data[name]
+        if value is not None and "datetime" in str(field.annotation):
+            try:
+                value = datetime.fromisoformat(str(value))
+            except ValueError:
+                raise _bad(f"{where}.{name}", f"not a date-time: {value!r}") from None
+        values[name] = value
+    try:
+        return table.model_validate(values)
+    except Exception as exc:
+        raise _bad(where, str(exc).splitlines()[0]) from None
+
+
+def import_archive(*, session: Session, archive: dict[str, Any], project_id: str | None = None) -> ProjectDB:
+    """Recreate an archived project (under its id, or `project_id`), every row with a new id; all or nothing."""
+    if archive.get("format") != FORMAT:
+        raise _bad("format", f"expected {FORMAT!r}")
+    if archive.get("version") != VERSION:
+        raise _bad("version", f"this gateway reads archive version {VERSION}")
+    for section in SECTIONS:
+        if not isinstance(archive.get(section), list):
+            raise _bad(section, "expected a list")
+    source = archive.get("project")
+    if not isinstance(source, dict) or not source.get("id"):
+        raise _bad("project", "expected the project's row")
+    new_id = project_id or str(source["id"])
+    if session.get(ProjectDB, new_id) is not None:
+        raise AlreadyExists(
+            f"A project with id {new_id!r} already exists: import under another id.", resource="project", id=new_id
+        )
+    project = _build(
+        ProjectDB, source, "project", drop=("active_plan_id", "active_context_id", "current_task_id", "event_seq")
+    )
+    project.id = new_id
+    session.add(project)
+    session.flush()
+    plan_ids: dict[int, int] = {}
+    task_ids: dict[int, int] = {}
+    context_ids: dict[int, int] = {}
+    plans = []
+    for n, data in enumerate(archive["plans"]):
+        plan = _build(TaskPlanDB, data, f"plans.{n}", drop=("id", "based_on_id"))
+        plan.project_id = new_id
+        session.add(plan)
+        plans.append((data, plan))
+    session.flush()
+    for data, plan in plans:
+        plan_ids[data.get("id")] = plan.id
+    for data, plan in plans:
+        if data.get("based_on_id") is not None:
+            plan.based_on_id = plan_ids.get(data["based_on_id"])
+    for n, data in enumerate(archive["tasks"]):
+        task = _build(TaskDB, data, f"tasks.{n}")
+        task.project_id = new_id
+        if data.get("plan_id") is not None:
+            if data["plan_id"] not in plan_ids:
+                raise _bad(f"tasks.{n}.plan_id", "names a plan the archive does not hold")
+            task.plan_id = plan_ids[data["plan_id"]]
+        session.add(task)
+        session.flush()
+        task_ids[data.get("id")] = task.id  # type: ignore[assignment]
+    for n, data in enumerate(archive["contexts"]):
+        context = _build(ContextDB, data, f"contexts.{n}")
+        context.project_id = new_id
+        if data.get("task_id") is not None:
+            if data["task_id"] not in task_ids:
+                raise _bad(f"contexts.{n}.task_id", "names a task the archive does not hold")
+            context.task_id = task_ids[data["task_id"]]
+        session.add(context)
+        session.flush()
+        context_ids[data.get("id")] = context.id  # type: ignore[assignment]
+    for n, data in enumerate(archive["artifacts"]):
+        artifact = _build(ArtifactDB, data, f"artifacts.{n}")
+        artifact.project_id = new_id
+        artifact.task_id = task_ids.get(data.get("task_id")) if data.get("task_id") is not None else None
+        session.add(artifact)
+    project.active_plan_id = plan_ids.get(source.get("active_plan_id"))
+    project.active_context_id = context_ids.get(source.get("active_context_id"))
+    project.current_task_id = task_ids.get(source.get("current_task_id"))
+    newest = 0
+    pending = session.info.setdefault(outbox.PENDING, [])
+    for n, data in enumerate(archive["events"]):
+        row = _build(EventDB, data, f"events.{n}")
+        if not isinstance(row.seq, int) or row.seq <= newest:
+            raise _bad(f"events.{n}.seq", "events must come in increasing seq order")
+        if isinstance(row.data, dict | list):
+            row.data = json.dumps(row.data, separators=(",", ":"))
+        row.project_id = new_id
+        row.event_id = uuid.uuid4().hex
+        newest = row.seq
+        pending.append(row)
+    project.event_seq = newest
+    session.add(project)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise AlreadyExists(f"A project with id {new_id!r} already exists.", resource="project", id=new_id) from None
+    log.info("project imported", project_id=new_id, plans=len(plans), tasks=len(task_ids), events=newest)
+    return project

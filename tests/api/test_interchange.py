@@ -1,0 +1,95 @@
+"""Import, export and archives over REST: status codes, media types, problems."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.sqlite_only
+FIXTURES = Path(__file__).parents[1] / "app" / "interchange" / "fixtures"
+BRIEF = {"title": "Star Courier", "genre": "platformer-2d", "engine": "godot", "scope": "prototype"}
+
+
+def files(name: str) -> list[dict[str, str]]:
+    return [{"name": name, "content": (FIXTURES / name).read_text(encoding="utf-8")}]
+
+
+@pytest.fixture
+def project(client) -> str:
+    assert client.post("/api/v1/projects", json={"id": "courier", "name": "Courier", "brief": BRIEF}).status_code == 201
+    return "courier"
+
+
+def test_import_answers_201_then_200_for_the_same_files(client, project):
+    body = {"format": "speckit", "files": files("speckit-tasks.md")}
+    first = client.post(f"/api/v1/projects/{project}/plans/imports", json=body)
+    assert first.status_code == 201, first.text
+    result = first.json()
+    assert result["created"] is True
+    assert result["format"] == "speckit"
+    assert result["plan"]["version"] == 1
+    assert result["plan"]["details"]["planner"] == "import:speckit"
+    assert result["progress"] == {"T-001": {"status": "done", "reason": None}}
+    assert first.headers["location"] == f"/api/v1/projects/{project}/plans/1"
+    second = client.post(f"/api/v1/projects/{project}/plans/imports", json={**body, "format": "auto"})
+    assert second.status_code == 200
+    assert second.json()["created"] is False
+    assert len(client.get(f"/api/v1/projects/{project}/plans").json()["items"]) == 1
+
+
+def test_a_malformed_import_is_a_422_naming_the_line(client, project):
+    answer = client.post(
+        f"/api/v1/projects/{project}/plans/imports", json={"format": "taskmaster", "files": files("taskmaster-bad-syntax.json")}
+    )
+    assert answer.status_code == 422
+    problem = answer.json()
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert "line 4, column 32" in problem["detail"]
+    assert problem["errors"][0]["loc"] == ["taskmaster-bad-syntax.json", "line 4, column 32"]
+    assert client.get(f"/api/v1/projects/{project}/plans").json()["items"] == []
+    unknown = client.post(f"/api/v1/projects/{project}/plans/imports", json={"format": "trello", "files": files("speckit-tasks.md")})
+    assert unknown.status_code == 422
+
+
+def test_export_formats_and_their_media_types(client, project):
+    client.post(f"/api/v1/projects/{project}/plans")
+    markdown = client.get(f"/api/v1/projects/{project}/plans/1/export")
+    assert markdown.status_code == 200
+    assert markdown.headers["content-type"].startswith("text/markdown")
+    assert "courier-plan-v1.md" in markdown.headers["content-disposition"]
+    assert markdown.text.startswith("# Star Courier — plan version 1")
+    csv_answer = client.get(f"/api/v1/projects/{project}/plans/1/export", params={"format": "csv"})
+    assert csv_answer.headers["content-type"].startswith("text/csv")
+    exported = client.get(f"/api/v1/projects/{project}/plans/1/export", params={"format": "json"})
+    draft = exported.json()
+    assert draft["tasks"][0]["code"] == "T-001"
+    back = client.post(
+        f"/api/v1/projects/{project}/plans/imports",
+        json={"format": "gateway", "files": [{"name": "plan.json", "content": exported.text}]},
+    )
+    assert back.status_code == 201
+    assert client.get(f"/api/v1/projects/{project}/plans/2/export", params={"format": "json"}).text == exported.text
+    assert client.get(f"/api/v1/projects/{project}/plans/9/export").status_code == 404
+    assert client.get(f"/api/v1/projects/{project}/plans/1/export", params={"format": "docx"}).status_code == 422
+
+
+def test_archive_export_and_import(client, project):
+    client.post(f"/api/v1/projects/{project}/plans")
+    client.post(f"/api/v1/projects/{project}/plans/1/accept")
+    archive = client.get(f"/api/v1/projects/{project}/archive")
+    assert archive.status_code == 200
+    assert "courier-archive.json" in archive.headers["content-disposition"]
+    body = archive.json()
+    taken = client.post("/api/v1/archives", json=body)
+    assert taken.status_code == 409
+    created = client.post("/api/v1/archives", params={"project_id": "courier-copy"}, json=body)
+    assert created.status_code == 201, created.text
+    assert created.headers["location"] == "/api/v1/projects/courier-copy"
+    copy = created.json()
+    assert copy["status"] == "active"
+    assert copy["event_seq"] == body["project"]["event_seq"]
+    events = client.get("/api/v1/projects/courier-copy/events").json()["items"]
+    assert [e["type"] for e in events] == [e["type"] for e in body["events"]]
+    assert client.post("/api/v1/archives", json={**body, "format": "zip"}).status_code == 422
+    assert client.get("/api/v1/projects/nobody/archive").status_code == 404
+    assert json.loads(json.dumps(body))["plans"][0]["version"] == 1
