@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3 python; do \
 	&& { echo $$p; break; }; done)
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format migrate openapi bench screenshots clean help
+.PHONY: run demo test lint format migrate openapi bench screenshots clean help
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -26,6 +26,9 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP)  ## set up, migrate data/gateway.db and serve on $(HOST):$(PORT)
 	$(BIN)/gateway migrate
 	$(BIN)/gateway serve --host $(HOST) --port $(PORT)
+
+demo: $(STAMP)  ## a sample project worked by two simulated agents (serves on $(HOST):$(PORT) if nothing does)
+	$(BIN)/gateway demo --url http://$(HOST):$(PORT) --keep-serving
 
 test: $(STAMP)  ## set up, lint and run the whole suite with the coverage gate
 	$(BIN)/ruff check .

@@ -123,7 +123,9 @@ class Gateway:
                 return
             params["cursor"] = page["next_cursor"]
 
-    def wait_for_job(self, job: dict[str, Any], *, show: bool = True, poll_s: float = 0.5) -> dict[str, Any]:
+    POLL_S = 0.5
+
+    def wait_for_job(self, job: dict[str, Any], *, show: bool = True) -> dict[str, Any]:
         """Follow a planning job (202 + job) until it ends, with a spinner; answer the finished job."""
         path = f"/api/v1/jobs/{job['id']}"
         status = console.status(f"Planning job {job['id']}: {job['status']}…", spinner="dots")
@@ -131,7 +133,7 @@ class Gateway:
             status.start()
         try:
             while job["status"] in {"queued", "running"}:
-                time.sleep(poll_s)
+                time.sleep(self.POLL_S)
                 job = self.get(path)
                 status.update(f"Planning job {job['id']}: {job['status']} (attempt {job.get('attempt', 1)})…")
         finally:

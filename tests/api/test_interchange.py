@@ -39,7 +39,8 @@ def test_import_answers_201_then_200_for_the_same_files(client, project):
 
 def test_a_malformed_import_is_a_422_naming_the_line(client, project):
     answer = client.post(
-        f"/api/v1/projects/{project}/plans/imports", json={"format": "taskmaster", "files": files("taskmaster-bad-syntax.json")}
+        f"/api/v1/projects/{project}/plans/imports",
+        json={"format": "taskmaster", "files": files("taskmaster-bad-syntax.json")},
     )
     assert answer.status_code == 422
     problem = answer.json()
@@ -47,7 +48,9 @@ def test_a_malformed_import_is_a_422_naming_the_line(client, project):
     assert "line 4, column 32" in problem["detail"]
     assert problem["errors"][0]["loc"] == ["taskmaster-bad-syntax.json", "line 4, column 32"]
     assert client.get(f"/api/v1/projects/{project}/plans").json()["items"] == []
-    unknown = client.post(f"/api/v1/projects/{project}/plans/imports", json={"format": "trello", "files": files("speckit-tasks.md")})
+    unknown = client.post(
+        f"/api/v1/projects/{project}/plans/imports", json={"format": "trello", "files": files("speckit-tasks.md")}
+    )
     assert unknown.status_code == 422
 
 

@@ -46,7 +46,7 @@ def counts(db, project_id: str) -> tuple[int, int, int]:
 def test_import_is_a_proposed_version_with_progress_and_the_same_file_again_changes_nothing(db):
     new_project(db)
     with db.get_session() as session:
-        plan, imported, created = interchange.import_plan(
+        plan, _imported, created = interchange.import_plan(
             session=session, project_id="courier", files=fixture("taskmaster-tagged.json")
         )
         assert created
@@ -173,7 +173,8 @@ def test_archive_round_trip_under_another_id(db):
         contexts = session.exec(select(ContextDB).where(ContextDB.project_id == "copy")).all()
         artifacts = session.exec(select(ArtifactDB).where(ArtifactDB.project_id == "copy")).all()
     assert (active.project_id, active.version) == ("copy", 2)
-    assert current.project_id == "copy" and current.plan_id == active.id
+    assert current.project_id == "copy"
+    assert current.plan_id == active.id
     assert all(c.task_id is None or c.task_id != 0 for c in contexts)
     assert artifacts == []
     for section in ("plans", "tasks", "contexts", "artifacts", "events"):

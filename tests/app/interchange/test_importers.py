@@ -142,9 +142,7 @@ def test_spec_kit_phases_parallel_markers_and_order():
     assert "[P]" in tasks["T-002"].description
 
 
-@pytest.mark.parametrize(
-    ("name", "line"), [("speckit-bad-id.md", "line 6"), ("speckit-duplicate.md", "line 6")]
-)
+@pytest.mark.parametrize(("name", "line"), [("speckit-bad-id.md", "line 6"), ("speckit-duplicate.md", "line 6")])
 def test_spec_kit_malformed_lines_are_refused(name, line):
     with pytest.raises(InvalidInput) as refused:
         parse([source(name)], format="speckit")
@@ -188,7 +186,10 @@ def test_backlog_md_malformed_files_are_refused():
         parse([SourceFile("task-1.md", "no front matter")], format="backlog")
     with pytest.raises(InvalidInput, match="front matter: title"):
         parse([SourceFile("task-1.md", "---\nid: task-1\n---\n")], format="backlog")
-    twice = [SourceFile("a.md", "---\nid: task-1\ntitle: A\n---\n"), SourceFile("b.md", "---\nid: task-1\ntitle: B\n---\n")]
+    twice = [
+        SourceFile("a.md", "---\nid: task-1\ntitle: A\n---\n"),
+        SourceFile("b.md", "---\nid: task-1\ntitle: B\n---\n"),
+    ]
     with pytest.raises(InvalidInput, match="also used by a.md"):
         parse(twice, format="backlog")
 
@@ -208,3 +209,26 @@ def test_digest_depends_on_content_and_options_not_line_endings():
     assert file_digest("speckit", one) == file_digest("speckit", crlf)
     assert file_digest("speckit", one) != file_digest("speckit", one, {"tag": "x"})
     assert file_digest("speckit", one) != file_digest("taskmaster", one)
+
+
+@pytest.mark.parametrize(
+    ("content", "where"),
+    [
+        ("{", "line 1, column 2"),
+        ('{"summary": "s"}', "tasks"),
+        ('{"summary": "s", "tasks": [{"code": "X-1"}]}', "tasks.0"),
+    ],
+)
+def test_a_malformed_gateway_export_is_refused(content, where):
+    with pytest.raises(InvalidInput) as refused:
+        parse([SourceFile("plan.json", content)], format="gateway")
+    assert where in refused.value.detail
+
+
+def test_one_file_formats_refuse_several_files():
+    two = [source("speckit-tasks.md"), source("speckit-tasks.md")]
+    for name in ("speckit", "taskmaster", "gateway"):
+        with pytest.raises(InvalidInput, match="exactly one"):
+            parse(two, format=name)
+    with pytest.raises(InvalidInput, match="no files"):
+        parse([], format="auto")
