@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.app.errors import InvalidInput
-from gateway.app.planner.models import Deliverable, PlanDraft, TaskDraft
+from gateway.app.planner.models import MAX_MILESTONES, Deliverable, PlanDraft, TaskDraft
 from gateway.app.task_states import BLOCKED, CANCELLED, DONE, REVIEW
 
 MAX_TITLE, MAX_TEXT, MAX_CRITERION = 300, 20_000, 1000
@@ -146,8 +146,9 @@ def malformed(source: str, where: str, message: str) -> InvalidInput:
 
 
 def slug(text: str) -> str:
+    """A milestone key (lower-case words joined by dashes, at most 50 characters) from a name."""
     value = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return value[:60] or "milestone"
+    return value[:50].strip("-") or "milestone"
 
 
 def guess_discipline(*texts: str) -> str:
@@ -278,19 +279,61 @@ def build(
 def with_milestones(
     draft: PlanDraft, milestones: list[Milestone], milestone_of: dict[str, str], unmapped: list[str]
 ) -> PlanDraft:
-    """Put milestones on the draft when this gateway's drafts have them; otherwise say they were left out."""
+    """Put the milestones on the draft, ordered so that no task waits for a later milestone.
+
+    Tasks the file left without one go to a milestone of their own. When the dependencies cross milestones
+    both ways (no order works), or there are more than a plan may have, the milestones are left out and said so.
+    """
     if not milestones:
         return draft
-    if "milestones" not in PlanDraft.model_fields or "milestone" not in TaskDraft.model_fields:
-        unmapped.append(
-            "milestones (" + ", ".join(m.title for m in milestones) + "): this gateway's plans have no milestones"
-        )
+    if any(task.code not in milestone_of for task in draft.tasks):
+        loose = Milestone(key="without-milestone", title="Without a milestone")
+        milestones = [*milestones, loose]
+        milestone_of = {task.code: milestone_of.get(task.code, loose.key) for task in draft.tasks}
+    order = _milestone_order(draft, milestones, milestone_of)
+    names = ", ".join(m.title for m in milestones)
+    if order is None:
+        unmapped.append(f"milestones ({names}): tasks depend on each other across them both ways")
+    elif len(order) > MAX_MILESTONES:
+        unmapped.append(f"milestones ({names}): a plan has at most {MAX_MILESTONES}")
+    if order is None or len(order) > MAX_MILESTONES:
         return draft.model_copy(update={"notes": [*draft.notes, f"Not imported: {unmapped[-1]}"][:200]})
     data = draft.model_dump()
-    data["milestones"] = [{"key": m.key, "title": m.title[:200], "goal": m.goal} for m in milestones]
+    data["milestones"] = [{"key": m.key, "title": m.title[:MAX_TITLE], "goal": m.goal} for m in order]
     for task in data["tasks"]:
-        task["milestone"] = milestone_of.get(task["code"])
+        task["milestone"] = milestone_of[task["code"]]
     return PlanDraft.model_validate(data)
+
+
+def _milestone_order(
+    draft: PlanDraft, milestones: list[Milestone], milestone_of: dict[str, str]
+) -> list[Milestone] | None:
+    """The milestones in file order, moved only as far as dependencies require (None when none works)."""
+    import heapq
+
+    first = {m.key: n for n, m in enumerate(milestones)}
+    needs: dict[str, set[str]] = {m.key: set() for m in milestones}
+    for task in draft.tasks:
+        for dep in task.dependencies:
+            if milestone_of[dep] != milestone_of[task.code]:
+                needs[milestone_of[task.code]].add(milestone_of[dep])
+    unblocks: dict[str, list[str]] = {key: [] for key in needs}
+    for key, before in needs.items():
+        for other in before:
+            unblocks[other].append(key)
+    waiting = {key: len(before) for key, before in needs.items()}
+    ready = [(first[key], key) for key, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    by_key = {m.key: m for m in milestones}
+    order: list[Milestone] = []
+    while ready:
+        _, key = heapq.heappop(ready)
+        order.append(by_key[key])
+        for later in unblocks[key]:
+            waiting[later] -= 1
+            if waiting[later] == 0:
+                heapq.heappush(ready, (first[later], later))
+    return order if len(order) == len(milestones) else None
 
 
 def _break_cycles(items: list[Item], edges: dict[str, list[str]], unmapped: list[str]) -> None:

@@ -63,6 +63,13 @@ def test_task_master_tags_subtasks_statuses_and_a_cycle():
     cycle = [code["Level exits"], code["Level select screen"], code["Level progression save"]]
     edges = {t.code: set(t.dependencies) & set(cycle) for t in imported.draft.tasks if t.code in cycle}
     assert sum(len(deps) for deps in edges.values()) == 2
+    # Each tag is a milestone.
+    assert [(m.key, m.title, m.goal) for m in imported.draft.milestones] == [
+        ("master", "master", "Tasks for master context"),
+        ("sound-pass", "sound-pass", "Audio polish"),
+    ]
+    assert tasks["Record jump sound"].milestone == "sound-pass"
+    assert tasks["Player movement"].milestone == "master"
     # Dependencies first in idx order.
     position = {t.code: t.idx for t in imported.draft.tasks}
     assert all(position[d] < t.idx for t in imported.draft.tasks for d in t.dependencies)
@@ -132,6 +139,8 @@ def test_spec_kit_phases_parallel_markers_and_order():
         "Phase 2: Foundational (Blocking Prerequisites)",
     ]
     assert imported.milestones[2].goal == "The courier runs and jumps with a variable jump height"
+    assert [m.key for m in imported.draft.milestones] == ["phase-1", "phase-2", "phase-3", "phase-4", "phase-5"]
+    assert [t.milestone for t in imported.draft.tasks][:4] == ["phase-1", "phase-1", "phase-1", "phase-2"]
     tasks = {t.code: t for t in imported.draft.tasks}
     assert tasks["T-008"].priority == 5  # P1
     assert tasks["T-009"].priority == 4  # P2
@@ -177,6 +186,22 @@ def test_backlog_md_front_matter_sections_and_parents():
     assert "'task-9', which is not in the import" in unmapped
     assert "status 'In Progress'" in unmapped
     assert [m.title for m in imported.milestones] == ["Prototype", "Alpha"]
+    # The subtask has no milestone: it gets one of its own, ordered before the milestone that waits for it.
+    assert [m.key for m in imported.draft.milestones] == ["without-milestone", "prototype", "alpha"]
+    assert tasks["Coyote time"].milestone == "without-milestone"
+
+
+def test_milestones_that_wait_for_each_other_both_ways_are_left_out():
+    files = [
+        SourceFile("a.md", "---\nid: task-1\ntitle: A\nmilestone: One\ndependencies: [task-2]\n---\n"),
+        SourceFile("b.md", "---\nid: task-2\ntitle: B\nmilestone: Two\n---\n"),
+        SourceFile("c.md", "---\nid: task-3\ntitle: C\nmilestone: One\n---\n"),
+        SourceFile("d.md", "---\nid: task-4\ntitle: D\nmilestone: Two\ndependencies: [task-3]\n---\n"),
+    ]
+    imported = parse(files, format="backlog")
+    assert imported.draft.milestones == []
+    assert any("across them both ways" in line for line in imported.unmapped)
+    ensure_valid(imported.draft, load_catalogue())
 
 
 def test_backlog_md_malformed_files_are_refused():
@@ -190,7 +215,7 @@ def test_backlog_md_malformed_files_are_refused():
         SourceFile("a.md", "---\nid: task-1\ntitle: A\n---\n"),
         SourceFile("b.md", "---\nid: task-1\ntitle: B\n---\n"),
     ]
-    with pytest.raises(InvalidInput, match="also used by a.md"):
+    with pytest.raises(InvalidInput, match=r"also used by a\.md"):
         parse(twice, format="backlog")
 
 
