@@ -15,7 +15,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from gateway.cli._console import console
+from gateway.cli._console import Text, console
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 REFUSED, USAGE = 1, 2
@@ -46,7 +46,7 @@ class Refused(Exception):
 
 def fail(message: str, *, code: int = REFUSED, problem: dict[str, Any] | None = None) -> NoReturn:
     """Print why the command failed and exit with its code (1 refused, 2 bad usage)."""
-    console.print(f"[bold red]Error:[/] {message}", highlight=False, markup=True)
+    console.print(Text.assemble(("Error:", "bold red"), " ", message))
     if problem is not None:
         for error in problem.get("errors") or []:
             where = ".".join(str(part) for part in error.get("loc", []))
@@ -177,16 +177,17 @@ def out() -> Any:
     """A console on stdout for tables."""
     from rich.console import Console
 
-    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "120")))
+    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "120"))
+    return Console(soft_wrap=False, width=width, markup=False, highlight=False)
 
 
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
     """Print a table on stdout."""
     from rich.table import Table
 
-    grid = Table(title=title, title_justify="left", header_style="bold")
+    grid = Table(title=Text(title) if title else None, title_justify="left", header_style="bold")
     for column in columns:
         grid.add_column(column, overflow="fold")
     for row in rows:
-        grid.add_row(*["" if cell is None else str(cell) for cell in row])
+        grid.add_row(*[Text("" if cell is None else str(cell)) for cell in row])
     out().print(grid)

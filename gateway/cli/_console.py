@@ -1,5 +1,8 @@
 """What every command module shares: the console for messages (stderr; stdout is for results)."""
 
 from rich.console import Console
+from rich.text import Text
 
-console = Console(stderr=True)
+__all__ = ["Text", "console"]
+
+console = Console(stderr=True, markup=False, highlight=False)

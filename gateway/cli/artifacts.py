@@ -6,7 +6,7 @@ from typing import Annotated, Any, BinaryIO
 import typer
 
 from gateway.cli._client import DEFAULT_URL, AsJson, Project, Token, Url, connect, emit_json, handled, table, usage
-from gateway.cli._console import console
+from gateway.cli._console import Text, console
 from gateway.cli.tasks import resolve
 
 app = typer.Typer(help="Files handed in for tasks, validated by the gateway.", no_args_is_help=True)
@@ -75,12 +75,13 @@ def upload_file(
         if not progress:
             files = {"file": (file.name, handle, "application/octet-stream")}
             return gw.post(f"/api/v1/projects/{project}/artifacts/files", params=params, files=files)
+        from rich.markup import escape
         from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
         with Progress(
             TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=console
         ) as bar:
-            job = bar.add_task(f"Uploading {file.name}", total=size)
+            job = bar.add_task(escape(f"Uploading {file.name}"), total=size)
             reader = _Progressing(handle, lambda n: bar.advance(job, n))
             files = {"file": (file.name, reader, "application/octet-stream")}
             return gw.post(f"/api/v1/projects/{project}/artifacts/files", params=params, files=files)
@@ -116,7 +117,7 @@ def upload(
         table(None, COLUMNS, artifact_rows(results))
         for artifact in results:
             for error in report_errors(artifact):
-                console.print(f"[red]{artifact['path']}[/]: {error}", highlight=False)
+                console.print(Text.assemble((artifact["path"], "red"), f": {error}"))
     if any(a["validation_status"] == "invalid" for a in results):
         raise typer.Exit(1)
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from gateway.cli._client import DEFAULT_URL, AsJson, Project, Refused, Token, Url, connect, emit_json, handled, usage
-from gateway.cli._console import console
+from gateway.cli._console import Text, console
 from gateway.cli.tasks import resolve
 
 app = typer.Typer(help="The project's memory (global context) and each task's context.", no_args_is_help=True)
@@ -44,7 +44,7 @@ def show(
         emit_json(row)
         return
     console.print(
-        f"[bold]Context version {row['version']}[/] · {row.get('source')} · by {row.get('created_by')}", highlight=False
+        Text(f"Context version {row['version']} · {row.get('source')} · by {row.get('created_by')}", style="bold")
     )
     from rich.syntax import Syntax
 

@@ -24,7 +24,7 @@ from gateway.cli._client import (
     handled,
     table,
 )
-from gateway.cli._console import console
+from gateway.cli._console import Text, console
 
 app = typer.Typer()
 BRIEF = Path(__file__).parent / "data" / "demo-brief.toml"
@@ -88,7 +88,7 @@ class Board:
         with self.lock:
             self.steps.append({"who": who, "message": message, **data})
             if not self.quiet:
-                console.print(f"[bold cyan]{who:>12}[/] {message}", highlight=False)
+                console.print(Text.assemble((f"{who:>12}", "bold cyan"), " ", message))
 
 
 def _ready(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ import typer
 
 from gateway.cli._client import DEFAULT_URL, AsJson, Token, Url, connect, fail, handled, table
 from gateway.cli._client import out as stdout
-from gateway.cli._console import console
+from gateway.cli._console import Text, console
 
 app = typer.Typer(help="What happened in a project, as it happens.", no_args_is_help=True)
 ProjectOpt = Annotated[
@@ -40,12 +40,14 @@ def print_event(event: dict[str, Any], as_json: bool) -> None:
         sys.stdout.flush()
         return
     stamp = str(event.get("created_at", ""))[11:19]
-    stdout().print(
-        f"[dim]{event['seq']:>5} {stamp}[/] [bold]{event['type']:<24}[/] {event['project_id']} "
-        f"[cyan]{event.get('actor', '')}[/] {describe(event)}",
-        highlight=False,
-        soft_wrap=True,
+    line = Text.assemble(
+        (f"{event['seq']:>5} {stamp} ", "dim"),
+        (f"{event['type']:<24} ", "bold"),
+        f"{event['project_id']} ",
+        (str(event.get("actor", "")), "cyan"),
+        f" {describe(event)}",
     )
+    stdout().print(line, soft_wrap=True)
 
 
 @app.command("list")

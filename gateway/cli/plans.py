@@ -19,7 +19,7 @@ from gateway.cli._client import (
     table,
     usage,
 )
-from gateway.cli._console import console
+from gateway.cli._console import Text, console
 
 app = typer.Typer(help="Plan versions and consensus: propose, revise, accept; import and export.", no_args_is_help=True)
 Version = Annotated[int, typer.Argument(help="The plan version", min=1)]
@@ -46,7 +46,7 @@ def show_plan(plan: dict[str, Any]) -> None:
     """A version as tables: one per milestone when the plan has milestones, otherwise one."""
     details = plan.get("details") or {}
     console.print(
-        f"[bold]Version {plan['version']}[/] · {plan['status']} · by {plan['created_by']}"
+        f"Version {plan['version']} · {plan['status']} · by {plan['created_by']}"
         f" · {plan.get('task_count', len(plan.get('tasks', [])))} tasks"
         + (f" · template {details['template']}" if details.get("template") else ""),
         highlight=False,
@@ -81,7 +81,7 @@ def show_plan(plan: dict[str, Any]) -> None:
     else:
         table(None, columns, [row(t) for t in tasks])
     for note in details.get("notes") or []:
-        console.print(f"[dim]note:[/] {note}", highlight=False)
+        console.print(Text.assemble(("note: ", "dim"), note))
 
 
 def emit_plan(plan: dict[str, Any], as_json: bool, verb: str) -> None:
@@ -307,7 +307,7 @@ def import_plan(
     else:
         console.print(f"Already imported: version {plan['version']} came from these files; nothing changed.")
     for line in result["unmapped"]:
-        console.print(f"[yellow]not mapped:[/] {line}", highlight=False)
+        console.print(Text.assemble(("not mapped: ", "yellow"), line))
     if result["created"]:
         console.print(
             f"Review it: gateway plans show {plan['version']} -p {project} · "

@@ -117,7 +117,7 @@ def create(
     if as_json:
         emit_json(project)
     else:
-        console.print(f"Created project [bold]{project['id']}[/] ({project['name']}), status {project['status']}.")
+        console.print(f"Created project {project['id']} ({project['name']}), status {project['status']}.")
         console.print(f"Next: gateway plans propose -p {project['id']}")
 
 
@@ -195,4 +195,4 @@ def import_project(
     if as_json:
         emit_json(project)
     else:
-        console.print(f"Imported project [bold]{project['id']}[/] ({project['name']}), status {project['status']}.")
+        console.print(f"Imported project {project['id']} ({project['name']}), status {project['status']}.")

@@ -300,3 +300,12 @@ def test_the_demo_serves_a_gateway_itself_when_none_answers(tmp_path):
     remote = runner.invoke(app, ["demo", "--url", "http://192.0.2.1:9", "--tasks", "1"])
     assert remote.exit_code == 1
     assert "No gateway answers" in remote.stderr
+
+
+def test_text_with_brackets_prints_as_it_is(gw):
+    created = gw("projects", "create", "Courier [P] [/US1] edition", "--genre", "puzzle")
+    assert created.exit_code == 0, created.output
+    assert "Courier [P] [/US1] edition" in gw("projects", "list").stdout
+    refused = gw("projects", "show", "[/nope]")
+    assert refused.exit_code == 1
+    assert "[/nope]" in refused.stderr
