@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from gateway.app.api.deps import ReadSessionDep, SessionDep
+from gateway.app.api.deps import CallerDep, ReadSessionDep, SessionDep
 from gateway.app.api.plans import Version, read_plan
 from gateway.app.api.problems import problems
 from gateway.app.api.projects import ProjectId
@@ -113,6 +113,7 @@ def export_archive(project_id: ProjectId, session: ReadSessionDep) -> JSONRespon
 def import_archive(
     data: ProjectArchive,
     session: SessionDep,
+    caller: CallerDep,
     response: Response,
     project_id: Annotated[
         str | None,
@@ -121,8 +122,11 @@ def import_archive(
 ) -> ProjectRead:
     """Import a project archive (from `GET /projects/{id}/archive`) as a new project; all or nothing.
 
+    Whoever imports it becomes its first member.
     A taken id is a 409 (give another with `project_id`); a malformed archive is a 422 naming the row.
     """
-    project = archives.import_archive(session=session, archive=data.model_dump(), project_id=project_id)
+    project = archives.import_archive(
+        session=session, archive=data.model_dump(), project_id=project_id, owner_id=caller.id
+    )
     response.headers["Location"] = f"/api/v1/projects/{project.id}"
     return ProjectRead.model_validate(project)

@@ -118,6 +118,10 @@ ROUTES: dict[str, str] = {
     "POST /api/v1/projects/{project_id}/plans/{version}/edits": "plan.edit",
     "POST /api/v1/projects/{project_id}/plans/{version}/accept": "plan.accept",
     "POST /api/v1/projects/{project_id}/plans/{version}/reject": "plan.reject",
+    "POST /api/v1/projects/{project_id}/plans/imports": "plan.edit",
+    "GET /api/v1/projects/{project_id}/plans/{version}/export": "plan.read",
+    "GET /api/v1/projects/{project_id}/archive": "project.read",
+    "POST /api/v1/archives": "project.create",
     # tasks
     "POST /api/v1/projects/{project_id}/tasks": "task.create",
     "GET /api/v1/projects/{project_id}/tasks": "task.read",

@@ -16,7 +16,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from gateway import __version__
 from gateway.app import outbox
-from gateway.app.db import ArtifactDB, ContextDB, EventDB, ProjectDB, TaskDB, TaskPlanDB, utc_now
+from gateway.app.db import ArtifactDB, ContextDB, EventDB, ProjectDB, ProjectMemberDB, TaskDB, TaskPlanDB, utc_now
 from gateway.app.errors import AlreadyExists, InvalidInput
 from gateway.app.logging import get_logger
 from gateway.app.services import lookups
@@ -80,8 +80,13 @@ def _build(table: type[SQLModel], data: Any, where: str, drop: tuple[str, ...] =
         raise _bad(where, str(exc).splitlines()[0]) from None
 
 
-def import_archive(*, session: Session, archive: dict[str, Any], project_id: str | None = None) -> ProjectDB:
-    """Recreate an archived project (under its id, or `project_id`), every row with a new id; all or nothing."""
+def import_archive(
+    *, session: Session, archive: dict[str, Any], project_id: str | None = None, owner_id: int | None = None
+) -> ProjectDB:
+    """Recreate an archived project (under its id, or `project_id`), every row with a new id; all or nothing.
+
+    `owner_id` (the importing user's principal id) becomes the project's first member, as on creation.
+    """
     if archive.get("format") != FORMAT:
         raise _bad("format", f"expected {FORMAT!r}")
     if archive.get("version") != VERSION:
@@ -103,6 +108,8 @@ def import_archive(*, session: Session, archive: dict[str, Any], project_id: str
     project.id = new_id
     session.add(project)
     session.flush()
+    if owner_id is not None:
+        session.add(ProjectMemberDB(project_id=new_id, principal_id=owner_id))
     plan_ids: dict[int, int] = {}
     task_ids: dict[int, int] = {}
     context_ids: dict[int, int] = {}
