@@ -131,7 +131,7 @@ class Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while True:
             with contextlib.suppress(httpx2.HTTPError):
                 if httpx2.get(f"{self.url}/health", timeout=1).status_code == 200:

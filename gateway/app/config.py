@@ -21,6 +21,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: sqlite:///… (default data/gateway.db) or postgresql+psycopg://…",
     )
     sqlite_busy_timeout_ms: int = Field(default=15_000, ge=0)
+    worker_threads: int = Field(
+        default=40, ge=4, le=1000, description="Threads that run blocking work: database calls, file validation"
+    )
+    db_pool_size: int | None = Field(
+        default=None, ge=1, description="Database connections per process; default worker_threads + 10"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest JSON request body")
@@ -63,6 +69,11 @@ class Settings(BaseSettings):
         default=None,
         description="Root of the projects' workspaces (<root>/<project id>); default <data_dir>/workspaces",
     )
+
+    @property
+    def pool_size(self) -> int:
+        """Connections per process: never fewer than the threads that may each hold one (plus a margin)."""
+        return self.db_pool_size or self.worker_threads + 10
 
     @property
     def artifacts_dir(self) -> Path:

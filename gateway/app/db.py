@@ -312,6 +312,7 @@ class ProjectMemberDB(SQLModel, table=True):
 
 _VERSION_ATTEMPTS = 5
 READ_ONLY = "gateway_read_only"  # execution option: a SQLite transaction that need not take the write lock
+AFTER_COMMIT = "gateway_after_commit"  # execution option: the first statement says whether it takes the lock
 EVENT_LISTENERS = "gateway.event_listeners"  # Session.info key: callables given each commit's events
 
 
@@ -320,13 +321,27 @@ def resolve_database_url(database_url: str | None = None) -> str:
     return database_url or os.environ.get("GATEWAY_DATABASE_URL") or DEFAULT_DATABASE_URL
 
 
-def make_engine(database_url: str, *, busy_timeout_ms: int = 15_000, echo: bool = False) -> Engine:
-    """An engine for the URL; SQLite gets WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE writes."""
+DEFAULT_POOL_SIZE = 50  # the default worker threads (40) and a margin for what runs beside them
+
+
+def make_engine(
+    database_url: str, *, busy_timeout_ms: int = 15_000, pool_size: int = DEFAULT_POOL_SIZE, echo: bool = False
+) -> Engine:
+    """An engine for the URL; SQLite gets WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE writes.
+
+    `pool_size` connections at least as many as the worker threads: a thread that holds SQLite's write lock
+    must never wait for a connection that threads waiting for that lock hold.
+    """
     url = make_url(database_url)
+    pool = {"pool_size": pool_size, "max_overflow": 10}
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True)
+        return create_engine(url, echo=echo, pool_pre_ping=True, **pool)
     _ensure_sqlite_directory(url)
-    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000})
+    if url.database in (None, "", ":memory:"):
+        pool = {}  # one shared in-memory database: SQLAlchemy's own pool for it
+    engine = create_engine(
+        url, echo=echo, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000}, **pool
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -340,36 +355,86 @@ def make_engine(database_url: str, *, busy_timeout_ms: int = 15_000, echo: bool 
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    _queue_writers(engine, busy_timeout_ms / 1000)
+    return engine
+
+
+def _queue_writers(engine: Engine, wait_s: float) -> None:
+    """Write transactions take SQLite's write lock up front, queued in arrival order within this process."""
     writers = FifoLock()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # A write transaction takes the write lock up front: a deferred BEGIN that later writes fails with
-        # "database is locked" under contention, whatever the busy timeout.
-        if connection.get_execution_options().get(READ_ONLY):
-            connection.exec_driver_sql("BEGIN")
-            return
+    def _begin_write(connection: Any, dbapi_connection: Any) -> None:
         # SQLite's busy handler sleeps and polls, so this process's waiting writers would be served in random
         # order (seconds of tail latency for some agents); queue them here, in arrival order, instead.
-        if not writers.acquire(timeout=busy_timeout_ms / 1000):
+        if not writers.acquire(timeout=wait_s):
             raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            dbapi_connection.execute("BEGIN IMMEDIATE")
         except BaseException:
             writers.release()
             raise
         connection.info[_HOLDS_WRITER] = True
 
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        options = connection.get_execution_options()
+        if options.get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+            return
+        if options.get(AFTER_COMMIT):
+            # The session already committed its write: what follows is usually reads for the response. Let the
+            # first statement decide, so that those reads never take (nor queue for) the write lock.
+            connection.info[_UNDECIDED] = True
+            return
+        # A write transaction takes the write lock up front: a deferred BEGIN that later writes fails with
+        # "database is locked" under contention, whatever the busy timeout.
+        _begin_write(connection, connection.connection.dbapi_connection)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_statement(connection: Any, cursor: Any, statement: str, _params: Any, context: Any, _many: Any) -> None:
+        info = connection.info
+        if info.pop(_UNDECIDED, False):
+            if _reads(statement) and not _locks_rows(context):
+                cursor.connection.execute("BEGIN")
+                info[_READING] = True
+            else:
+                _begin_write(connection, cursor.connection)
+        elif info.get(_READING) and not _reads(statement):
+            # Upgrading a read snapshot to a write fails under contention (SQLITE_BUSY_SNAPSHOT): a programming
+            # error, caught by the tests, never a lost or half-done write.
+            raise WriteAfterCommitError(
+                "A session wrote after reading in the transaction that followed its commit; "
+                "end that transaction (commit or rollback) before writing again."
+            )
+
     def _on_end(connection: Any) -> None:
+        connection.info.pop(_UNDECIDED, None)
+        connection.info.pop(_READING, None)
         if connection.info.pop(_HOLDS_WRITER, False):
             writers.release()
 
     event.listen(engine, "commit", _on_end)
     event.listen(engine, "rollback", _on_end)
-    return engine
 
 
 _HOLDS_WRITER = "gateway_holds_writer_lock"
+_UNDECIDED = "gateway_begin_undecided"
+_READING = "gateway_lazy_read"
+_READ_PREFIXES = ("SELECT", "PRAGMA", "WITH", "EXPLAIN")
+
+
+class WriteAfterCommitError(RuntimeError):
+    """A session began writing in the middle of a read transaction that followed one of its commits."""
+
+
+def _reads(statement: str) -> bool:
+    return statement.lstrip()[:7].upper().startswith(_READ_PREFIXES)
+
+
+def _locks_rows(context: Any) -> bool:
+    """A SELECT … FOR UPDATE (which SQLite compiles without the clause): the start of a write use case."""
+    compiled = getattr(context, "compiled", None)
+    return getattr(getattr(compiled, "statement", None), "_for_update_arg", None) is not None
 
 
 class FifoLock:
@@ -419,13 +484,44 @@ def key_filters(project_id: str, scope: str, task_id: int | None) -> list[Any]:
     return [ContextDB.project_id == project_id, ContextDB.scope == scope, task_key == (task_id or 0)]
 
 
+_COMMITTED = "gateway.committed"  # Session.info key: the session's last transaction ended in a commit
+_AFTER_COMMIT_BIND = "gateway.after_commit_bind"  # Session.info key: the engine for transactions after a commit
+
+
+class GatewaySession(Session):
+    """A Session whose transactions after a commit take SQLite's write lock only if they begin by writing.
+
+    A request commits its change, then reads what it answers with: those reads must not hold (or queue for)
+    the write lock while the response waits for the event loop or a worker thread (issue 11).
+    """
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+        after_commit = self.info.get(_AFTER_COMMIT_BIND)
+        if after_commit is not None and self.info.get(_COMMITTED):
+            return after_commit
+        return super().get_bind(*args, **kwargs)
+
+
+@event.listens_for(GatewaySession, "after_commit")
+def _committed(session: Session) -> None:
+    session.info[_COMMITTED] = True
+
+
+@event.listens_for(GatewaySession, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info[_COMMITTED] = False
+
+
 class DatabaseManager:
     """Owns the engine and hands out sessions; the seed's helper methods live here too."""
 
-    def __init__(self, database_url: str | None = None, *, busy_timeout_ms: int = 15_000) -> None:
+    def __init__(
+        self, database_url: str | None = None, *, busy_timeout_ms: int = 15_000, pool_size: int = DEFAULT_POOL_SIZE
+    ) -> None:
         self.database_url = resolve_database_url(database_url)
-        self.engine = make_engine(self.database_url, busy_timeout_ms=busy_timeout_ms)
+        self.engine = make_engine(self.database_url, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size)
         self._read_engine = self.engine.execution_options(**{READ_ONLY: True})
+        self._after_commit_engine = self.engine.execution_options(**{AFTER_COMMIT: True})
         # Called after each commit with the events it recorded (see gateway.app.outbox); the fan-out hooks in.
         self.event_listeners: list[Callable[[list[Any]], None]] = []
 
@@ -437,7 +533,10 @@ class DatabaseManager:
     @contextmanager
     def get_session(self) -> Iterator[Session]:
         """A session for one unit of work; uncommitted changes are rolled back when it closes."""
-        with Session(self.engine, expire_on_commit=False, info={EVENT_LISTENERS: self.event_listeners}) as session:
+        info: dict[str, Any] = {EVENT_LISTENERS: self.event_listeners}
+        if self.dialect == "sqlite":
+            info[_AFTER_COMMIT_BIND] = self._after_commit_engine
+        with GatewaySession(self.engine, expire_on_commit=False, info=info) as session:
             yield session
 
     @contextmanager

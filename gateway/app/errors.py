@@ -99,6 +99,13 @@ class ServiceUnavailable(DomainError):
     status, slug, title = 503, "not-ready", "Service not ready"
 
 
+class Busy(DomainError):
+    """The database stayed busy longer than the gateway waits (SQLite's write queue, or no free connection);
+    nothing was changed: retry after the `Retry-After` seconds."""
+
+    status, slug, title = 503, "busy", "Too busy, retry"
+
+
 # Problem types raised outside the domain (by the HTTP layer), documented next to the domain's.
 EXTRA_PROBLEMS: dict[str, tuple[int, str, str]] = {
     "route-not-found": (404, "No such route", "No endpoint answers this path."),

@@ -66,7 +66,9 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
     owns_db = db is None
-    database = db or DatabaseManager(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    database = db or DatabaseManager(
+        settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms, pool_size=settings.pool_size
+    )
     hub = event_streams.hub_from_settings(db=database, settings=settings)
     store = BlobStore(settings.artifacts_dir)
     # Over HTTP every tool call acts as the principal the gate authenticated (no default principal).
@@ -84,6 +86,9 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Blocking work (sync endpoints, database calls, validation) runs on this many threads; the pool has a
+        # connection for each of them (Settings.pool_size).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         # A mounted sub-app's lifespan never runs: the MCP session manager runs inside ours.
         # Leftovers of uploads a crash interrupted (an hour old: nothing still writes them).
         await anyio.to_thread.run_sync(lambda: store.sweep_temp(older_than_seconds=3600))

@@ -65,7 +65,9 @@ def mcp() -> None:
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)  # stderr: stdout belongs to the protocol
-    db = DatabaseManager(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    db = DatabaseManager(
+        settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms, pool_size=settings.pool_size
+    )
     principal = _stdio_principal(db, settings.auth_mode)
     hub = event_streams.hub_from_settings(db=db, settings=settings)
     server = build_server(

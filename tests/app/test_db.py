@@ -281,3 +281,63 @@ def test_the_writer_queue_serves_in_arrival_order_and_times_out():
     assert order == [0, 1, 2, 3, 4]
     assert lock.acquire(timeout=0.1)
     lock.release()
+
+
+def _write_lock_free(path: Path) -> bool:
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        other.close()
+
+
+def test_reads_after_a_commit_do_not_hold_the_write_lock(tmp_path: Path):
+    """A request commits, then reads what it answers with: those reads must leave SQLite's write lock free."""
+    path = tmp_path / "l.db"
+    manager = DatabaseManager(f"sqlite:///{path}", busy_timeout_ms=200)
+    manager.init_db()
+    try:
+        with manager.get_session() as session:
+            session.add(ProjectDB(id="p", name="P"))
+            session.commit()
+            assert session.exec(select(ProjectDB)).all()  # a read after the commit, transaction still open
+            assert _write_lock_free(path)
+            session.rollback()
+            # After a rollback (a retry, say), the next transaction is a write one again, lock taken up front.
+            session.exec(select(ProjectDB)).all()
+            assert not _write_lock_free(path)
+    finally:
+        manager.dispose()
+
+
+def test_after_a_commit_a_write_or_a_row_lock_first_takes_the_write_lock(tmp_path: Path):
+    from gateway.app.db import WriteAfterCommitError
+
+    path = tmp_path / "w.db"
+    manager = DatabaseManager(f"sqlite:///{path}", busy_timeout_ms=200)
+    manager.init_db()
+    try:
+        with manager.get_session() as session:
+            session.add(ProjectDB(id="p", name="P"))
+            session.commit()
+            session.add(ProjectDB(id="q", name="Q"))  # the next transaction begins by writing
+            session.flush()
+            assert not _write_lock_free(path)
+            session.commit()
+            assert session.exec(select(ProjectDB).where(ProjectDB.id == "q").with_for_update()).one()
+            assert not _write_lock_free(path)  # SELECT … FOR UPDATE announces a write use case
+            session.get(ProjectDB, "q").name = "Q2"  # type: ignore[union-attr]
+            session.commit()
+            assert _write_lock_free(path)
+            assert session.exec(select(ProjectDB)).all()  # a plain read first: a read transaction …
+            session.add(ProjectDB(id="r", name="R"))
+            with pytest.raises(WriteAfterCommitError):  # … that must not turn into a write
+                session.flush()
+        with manager.read_session() as session:
+            assert {p.id for p in session.exec(select(ProjectDB))} == {"p", "q"}
+    finally:
+        manager.dispose()

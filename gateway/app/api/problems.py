@@ -1,5 +1,6 @@
 """RFC 9457 problem responses: every error the API answers with, and how each is documented."""
 
+import sqlite3
 from http import HTTPStatus
 from typing import Any
 
@@ -9,9 +10,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway.app.errors import DomainError, problem_catalogue
+from gateway.app.errors import Busy, DomainError, problem_catalogue
 from gateway.app.logging import get_logger
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -122,6 +125,23 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
         if exc.headers:
             response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(sqlite3.OperationalError)  # raised as is when a transaction begins
+    @app.exception_handler(PoolTimeout)
+    async def _busy(request: Request, exc: Exception) -> JSONResponse:
+        if not isinstance(exc, PoolTimeout) and "locked" not in str(getattr(exc, "orig", exc)):
+            return await _unexpected(request, exc)
+        log.warning("database busy", path=request.url.path, error=str(exc).splitlines()[0])
+        response = problem_response(
+            request,
+            status=Busy.status,
+            slug=Busy.slug,
+            title=Busy.title,
+            detail="The database stayed busy longer than the gateway waits; nothing was changed. Retry.",
+        )
+        response.headers["Retry-After"] = "1"
         return response
 
     @app.exception_handler(Exception)
