@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.app.jsondoc import READABLE_DEPTH
+
 DEFAULT_DATABASE_URL = "sqlite:///data/gateway.db"
 
 
@@ -30,6 +32,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest JSON request body")
+    max_json_depth: int = Field(
+        default=64, ge=2, le=READABLE_DEPTH, description="Deepest nesting of objects and arrays in a JSON body"
+    )
     data_dir: Path = Field(default=Path("data"), description="Where files the gateway writes live")
     cors_origins: list[str] = Field(default_factory=list)
     # Identities (docs/security.md): who may do what, and which browsers may talk to the gateway at all.

@@ -1,6 +1,47 @@
-"""JSON document helpers: RFC 7386 merge patches, RFC 6901 pointers, and a readable structural diff."""
+"""JSON document helpers: RFC 7386 merge patches, RFC 6901 pointers, a readable structural diff, nesting depth."""
 
+import re
 from typing import Any
+
+# Deepest nesting the gateway stores: what it stores it must be able to serialise back (its JSON encoders give up
+# at about 255 levels), with room for the envelope a response wraps a document in. The door's limit
+# (Settings.max_json_depth) is at most this.
+READABLE_DEPTH = 128
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def text_depth(body: bytes, *, stop_after: int | None = None) -> int:
+    """How deeply a JSON text nests arrays and objects (0 for a scalar), without parsing it.
+
+    Stops counting once past `stop_after`; malformed JSON gets a number too (the parser refuses it later).
+    """
+    depth = deepest = 0
+    for match in _BRACKET.finditer(_STRING.sub(b'""', body)):
+        if match.group() in (b"[", b"{"):
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if stop_after is not None and deepest > stop_after:
+                    break
+        else:
+            depth -= 1
+    return deepest
+
+
+def depth(value: Any) -> int:
+    """How deeply a parsed JSON value nests arrays and objects (0 for a scalar); iterative, any depth."""
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        pending.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -12,7 +12,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from gateway import __version__
 from gateway.app.api import artifacts, auth, catalogue, contexts, events, interchange, plans, projects, system, tasks
 from gateway.app.api.idempotency import IdempotencyMiddleware
-from gateway.app.api.middleware import AccessLogMiddleware, BodySizeLimitMiddleware
+from gateway.app.api.middleware import AccessLogMiddleware, BodySizeLimitMiddleware, JsonDepthLimitMiddleware
 from gateway.app.api.problems import install_problem_handlers
 from gateway.app.auth.gate import Gate
 from gateway.app.config import Settings, get_settings
@@ -128,6 +128,7 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
     # Uploads stream into the blob store, which enforces the file limit itself; the multipart framing adds a little.
     upload_limit = settings.max_upload_bytes + 1024 * 1024
     app.add_middleware(IdempotencyMiddleware, db=database)  # inside the size limit: it buffers keyed bodies
+    app.add_middleware(JsonDepthLimitMiddleware, max_depth=settings.max_json_depth)  # inside it too: buffers JSON
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,

@@ -19,11 +19,12 @@ from gateway.app.schemas.artifacts import (
     ValidationStatus,
     WorkspaceFile,
 )
+from gateway.app.schemas.common import DB_INT_MAX
 from gateway.app.services import artifacts
 from gateway.app.storage import content_disposition
 
 router = APIRouter(prefix="/projects/{project_id}/artifacts", tags=["artifacts"], route_class=DocumentedRoute)
-ArtifactId = Annotated[int, Path(description="The artifact's id", ge=1)]
+ArtifactId = Annotated[int, Path(description="The artifact's id", ge=1, le=DB_INT_MAX)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ArtifactRead, responses=problems(404, 413, 422))
@@ -42,7 +43,7 @@ def list_artifacts(
     session: ReadSessionDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-    task_id: Annotated[int | None, Query(ge=1, description="Only artifacts of this task")] = None,
+    task_id: Annotated[int | None, Query(ge=1, le=DB_INT_MAX, description="Only artifacts of this task")] = None,
     category: Annotated[Category | None, Query(description="Only artifacts of this category")] = None,
     validation_status: Annotated[ValidationStatus | None, Query(description="Only in this state")] = None,
 ) -> ArtifactPage:
@@ -108,7 +109,7 @@ async def upload_artifact(
     response: Response,
     db: DbDep,
     store: StoreDep,
-    task_id: Annotated[int | None, Query(ge=1, description="The task the file is for")] = None,
+    task_id: Annotated[int | None, Query(ge=1, le=DB_INT_MAX, description="The task the file is for")] = None,
     category: Annotated[Category | None, Query(description="Inferred from the file when left out")] = None,
     path: Annotated[str | None, Query(max_length=1024, description="Where it belongs in the project")] = None,
 ) -> ArtifactRead:

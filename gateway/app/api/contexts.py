@@ -12,6 +12,7 @@ from gateway.app.api.routing import DocumentedRoute
 from gateway.app.api.tasks import TaskId
 from gateway.app.db import ContextDB
 from gateway.app.errors import InvalidInput
+from gateway.app.schemas.common import DB_INT_MAX
 from gateway.app.schemas.contexts import (
     GLOBAL_CONTEXT_EXAMPLE,
     ContextChange,
@@ -24,7 +25,7 @@ from gateway.app.services import contexts
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["contexts"], route_class=DocumentedRoute)
 
-Version = Annotated[int, Path(ge=1, description="Version number within this context")]
+Version = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="Version number within this context")]
 IfMatch = Annotated[
     str | None,
     Header(
@@ -77,8 +78,8 @@ def _diff(changes: list[dict[str, Any]], from_version: int, to_version: int) -> 
     )
 
 
-FromVersion = Annotated[int, Query(alias="from", ge=1, description="The older version")]
-ToVersion = Annotated[int, Query(alias="to", ge=1, description="The newer version")]
+FromVersion = Annotated[int, Query(alias="from", ge=1, le=DB_INT_MAX, description="The older version")]
+ToVersion = Annotated[int, Query(alias="to", ge=1, le=DB_INT_MAX, description="The newer version")]
 
 
 # --- The project's global context ---------------------------------------------------------------------

@@ -22,7 +22,7 @@ from gateway.app.db import DatabaseManager
 from gateway.app.errors import DomainError, HistoryGone, InvalidInput, NotFound
 from gateway.app.logging import get_logger
 from gateway.app.outbox import CloseCode, EventRead
-from gateway.app.schemas.common import OutputModel
+from gateway.app.schemas.common import DB_INT_MAX, OutputModel
 from gateway.app.services import event_log
 from gateway.app.services.event_streams import ALL, Ending, EventHub, Subscription, control
 
@@ -31,7 +31,7 @@ log = get_logger(__name__)
 
 After = Annotated[
     int | None,
-    Query(ge=0, description="Return the events after this cursor (default: from the oldest kept event)"),
+    Query(ge=0, le=DB_INT_MAX, description="Return the events after this cursor (default: from the oldest kept event)"),
 ]
 _EXAMPLE_EVENT = EventRead.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]
 

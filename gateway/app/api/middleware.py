@@ -6,6 +6,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.app import jsondoc
 from gateway.app.api.problems import problem_response
 from gateway.app.logging import get_logger
 
@@ -65,6 +66,61 @@ class BodySizeLimitMiddleware:
             instance=scope["path"],
         )
         await response(scope, receive, send)
+
+
+class JsonDepthLimitMiddleware:
+    """Refuse a JSON body nested deeper than a limit (422), before anything parses it.
+
+    Deep nesting costs the parser and every later reader stack and time, and past ~255 levels the gateway's own
+    encoders cannot write it back: what is stored must stay readable, so it never gets in.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_depth: int) -> None:
+        self.app = app
+        self.max_depth = max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _is_json(dict(scope["headers"]).get(b"content-type", b"")):
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        nesting = jsondoc.text_depth(body, stop_after=self.max_depth)
+        if nesting > self.max_depth:
+            response = problem_response(
+                None,
+                status=422,
+                slug="validation-error",
+                title="Invalid input",
+                detail=f"JSON bodies may nest objects and arrays {self.max_depth} levels deep at most.",
+                instance=scope["path"],
+                errors=[{"loc": ["body"], "msg": f"nested deeper than {self.max_depth} levels", "type": "json_depth"}],
+            )
+            await response(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def _is_json(content_type: bytes) -> bool:
+    media_type = content_type.split(b";", 1)[0].strip().lower()
+    # FastAPI parses a body without a Content-Type as JSON too.
+    return media_type in (b"", b"application/json") or media_type.endswith(b"+json")
 
 
 class AccessLogMiddleware:

@@ -144,6 +144,18 @@ def install_problem_handlers(app: FastAPI) -> None:
         response.headers["Retry-After"] = "1"
         return response
 
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(request: Request, exc: OverflowError) -> JSONResponse:
+        # Safety net: a number past what the database stores that no schema bound caught (SQLite raises this).
+        return problem_response(
+            request,
+            status=422,
+            slug="validation-error",
+            title="Invalid input",
+            detail="A number is out of range: integers are at most 2^63-1.",
+            errors=[{"loc": [], "msg": "integer out of range", "type": "int_range"}],
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path)

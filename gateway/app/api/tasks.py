@@ -17,6 +17,7 @@ from gateway.app.api.deps import (
 from gateway.app.api.problems import problems
 from gateway.app.api.projects import ProjectId
 from gateway.app.api.routing import DocumentedRoute
+from gateway.app.schemas.common import DB_INT_MAX
 from gateway.app.schemas.tasks import (
     BlockRequest,
     ClaimRequest,
@@ -33,7 +34,7 @@ from gateway.app.schemas.tasks import (
 from gateway.app.services import briefing, task_execution, tasks
 
 router = APIRouter(prefix="/projects/{project_id}/tasks", tags=["tasks"], route_class=DocumentedRoute)
-TaskId = Annotated[int, Path(description="The task's id", ge=1)]
+TaskId = Annotated[int, Path(description="The task's id", ge=1, le=DB_INT_MAX)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TaskRead, responses=problems(404, 413, 422))
@@ -51,7 +52,7 @@ def list_tasks(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
     status: Annotated[str | None, Query(max_length=32, description="Only tasks in this status")] = None,
-    plan_id: Annotated[int | None, Query(ge=1, description="Only tasks of this plan version")] = None,
+    plan_id: Annotated[int | None, Query(ge=1, le=DB_INT_MAX, description="Only tasks of this plan version")] = None,
 ) -> TaskPage:
     """List a project's tasks in creation order, one page at a time."""
     page = tasks.list_(

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
-from gateway.app.schemas.common import InputModel, OutputModel, not_null
+from gateway.app.schemas.common import DB_INT_MAX, DbId, InputModel, OutputModel, not_null
 
 Category = Literal["code", "asset", "document", "screenshot"]
 ValidationStatus = Literal["pending", "valid", "invalid"]
@@ -67,8 +67,8 @@ class ArtifactCreate(InputModel):
     path: Annotated[str, Field(min_length=1, max_length=1024, description="Relative to the project's workspace")]
     mime_type: MimeType | None = None
     category: Category | None = None
-    task_id: int | None = None
-    size_bytes: Annotated[int, Field(ge=0)] | None = None
+    task_id: DbId | None = None
+    size_bytes: Annotated[int, Field(ge=0, le=DB_INT_MAX)] | None = None
 
     _name = field_validator("name")(_check_name)
     _path = field_validator("path")(check_relative_path)
@@ -95,7 +95,7 @@ class WorkspaceFile(InputModel):
     )
 
     path: Annotated[str, Field(min_length=1, max_length=1024, description="Relative to the project's workspace")]
-    task_id: int | None = None
+    task_id: DbId | None = None
     category: Category | None = None
 
     _path = field_validator("path")(check_relative_path)

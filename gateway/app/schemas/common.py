@@ -3,11 +3,15 @@
 import base64
 import binascii
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.app.errors import InvalidInput
+
+# The largest integer the databases store (signed 64 bits): ids, versions and counts above it cannot exist.
+DB_INT_MAX = 2**63 - 1
+DbId = Annotated[int, Field(ge=1, le=DB_INT_MAX)]
 
 
 class InputModel(BaseModel):

@@ -58,6 +58,12 @@ def validate_content(scope: str, content: Any, *, limit_size: bool = True) -> di
             "A context is a JSON object.",
             errors=[{"loc": ["body"], "msg": f"expected an object, got {type(content).__name__}", "type": "type"}],
         )
+    nesting = jsondoc.depth(content)
+    if nesting > jsondoc.READABLE_DEPTH:
+        raise InvalidInput(
+            f"A context may nest objects and arrays {jsondoc.READABLE_DEPTH} levels deep; this one has {nesting}.",
+            errors=[{"loc": ["body"], "msg": f"nested {nesting} levels deep", "type": "json_depth"}],
+        )
     size = len(json.dumps(content, ensure_ascii=False).encode())
     if limit_size and size > MAX_CONTEXT_BYTES:
         raise PayloadTooLarge(f"A context may hold {MAX_CONTEXT_BYTES} bytes of JSON; this one has {size}.")
