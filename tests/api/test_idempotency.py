@@ -1,5 +1,8 @@
 """Idempotency-Key: a repeated POST gets the first answer and changes nothing; a reused key is refused."""
 
+import hashlib
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlmodel import select
 
@@ -66,3 +69,40 @@ def test_a_key_in_flight_is_a_409_and_old_keys_are_forgotten(db):
         session.commit()
     assert idempotency.purge(db) == 1
     idempotency.abandon(db, key="never-there")
+
+
+def test_a_key_whose_request_died_is_released_by_its_lease_not_after_a_day(client, db):
+    """A crash between taking a key and answering leaves it in flight: after the lease, a repeat takes it over."""
+    import time_machine
+
+    body = b'{"id": "p", "name": "P"}'
+    headers = {"Idempotency-Key": "crash", "Content-Type": "application/json"}
+    with time_machine.travel(datetime(2026, 6, 1, 12, 0, tzinfo=UTC), tick=False) as clock:
+        # The first request took the key, then its process died (no finish, no abandon).
+        fingerprint = hashlib.sha256(b"\n" + body).hexdigest()
+        assert (
+            idempotency.begin(db, key="crash", method="POST", path="/api/v1/projects", fingerprint=fingerprint) is None
+        )
+        repeat = client.post("/api/v1/projects", content=body, headers=headers)
+        assert repeat.status_code == 409
+        clock.shift(idempotency.IN_FLIGHT_LEASE - timedelta(seconds=1))
+        assert client.post("/api/v1/projects", content=body, headers=headers).status_code == 409
+        clock.shift(timedelta(seconds=2))
+        taken_over = client.post("/api/v1/projects", content=body, headers=headers)
+        assert taken_over.status_code == 201, taken_over.text
+        replay = client.post("/api/v1/projects", content=body, headers=headers)
+        assert replay.status_code == 201
+        assert replay.headers["idempotent-replayed"] == "true"
+
+
+def test_purge_forgets_keys_in_flight_past_their_lease(db):
+    import time_machine
+
+    with time_machine.travel(datetime(2026, 6, 1, 12, 0, tzinfo=UTC), tick=False) as clock:
+        assert idempotency.begin(db, key="dead", method="POST", path="/x", fingerprint="f") is None
+        assert idempotency.begin(db, key="done", method="POST", path="/x", fingerprint="f") is None
+        idempotency.finish(db, key="done", status_code=201, headers={}, body=b"{}")
+        assert idempotency.purge(db) == 0
+        clock.shift(idempotency.IN_FLIGHT_LEASE + timedelta(seconds=1))
+        assert idempotency.purge(db) == 1  # the dead one; the answered one stays for its day
+        assert idempotency.begin(db, key="done", method="POST", path="/x", fingerprint="f").status_code == 201

@@ -12,6 +12,10 @@ from gateway.app.db import DatabaseManager, IdempotencyKeyDB, utc_now
 from gateway.app.errors import Conflict, InvalidInput
 
 KEEP_FOR = timedelta(hours=24)  # like Stripe: a key is remembered for a day
+# A key whose request has not answered after this long lost its request (a crash, a kill -9): a repeat takes it
+# over instead of hearing "still in progress" until the day is out. Requests are short (uploads take no key, slow
+# planning runs as a job), so a live request never holds its key this long.
+IN_FLIGHT_LEASE = timedelta(minutes=2)
 
 
 class KeyReused(InvalidInput):
@@ -29,11 +33,24 @@ class Stored:
     body: bytes
 
 
-def begin(db: DatabaseManager, *, key: str, method: str, path: str, fingerprint: str) -> Stored | None:
-    """The stored response for a repeat; None (and the key taken) for a first request."""
+def begin(
+    db: DatabaseManager,
+    *,
+    key: str,
+    method: str,
+    path: str,
+    fingerprint: str,
+    lease: timedelta = IN_FLIGHT_LEASE,
+) -> Stored | None:
+    """The stored response for a repeat; None (and the key taken) for a first request, or for a repeat of one
+    that never answered within `lease` (its request died with its process)."""
     with db.get_session() as session:
         row = session.get(IdempotencyKeyDB, key)
-        if row is not None and row.created_at < utc_now() - KEEP_FOR:
+        now = utc_now()
+        expired = row is not None and (
+            row.created_at < now - KEEP_FOR or (row.status_code is None and row.created_at < now - lease)
+        )
+        if expired:
             session.delete(row)
             session.flush()
             row = None
@@ -77,9 +94,13 @@ def abandon(db: DatabaseManager, *, key: str) -> None:
         session.commit()
 
 
-def purge(db: DatabaseManager) -> int:
-    """Forget keys older than a day."""
+def purge(db: DatabaseManager, *, lease: timedelta = IN_FLIGHT_LEASE) -> int:
+    """Forget keys older than a day, and keys whose request never answered within the lease."""
+    now = utc_now()
+    stale = (col(IdempotencyKeyDB.created_at) < now - KEEP_FOR) | (
+        col(IdempotencyKeyDB.status_code).is_(None) & (col(IdempotencyKeyDB.created_at) < now - lease)
+    )
     with db.get_session() as session:
-        result = session.exec(delete(IdempotencyKeyDB).where(col(IdempotencyKeyDB.created_at) < utc_now() - KEEP_FOR))  # type: ignore[call-overload]
+        result = session.exec(delete(IdempotencyKeyDB).where(stale))  # type: ignore[call-overload]
         session.commit()
         return result.rowcount or 0
