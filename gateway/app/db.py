@@ -33,6 +33,10 @@ def _server_default(value: Any) -> dict[str, Any]:
     return {"server_default": value}
 
 
+# Ids clients hold in URLs are never handed out twice: on SQLite that takes AUTOINCREMENT (migration 007).
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 # --- Baseline tables ---------------------------------------------------------------------------------
 
 
@@ -110,6 +114,7 @@ class TaskDB(SQLModel, table=True):
     __table_args__ = (
         Index("uq_tasks_plan_code", "plan_id", "code", unique=True),
         Index("ix_tasks_plan_status", "plan_id", "status"),
+        NEVER_REUSE_IDS,
     )
 
 
@@ -140,6 +145,8 @@ class ArtifactDB(SQLModel, table=True):
     source: str | None = Field(default=None, description="upload|workspace|metadata")
     validation_report: str | None = Field(default=None, description="JSON report of the last validation")
     validated_at: datetime | None = Field(default=None)
+
+    __table_args__ = NEVER_REUSE_IDS
 
 
 # --- 001: the seed's new tables ----------------------------------------------------------------------
@@ -172,7 +179,7 @@ class TaskPlanDB(SQLModel, table=True):
     # 005: milestones
     milestones: str | None = Field(default=None, description="JSON array of milestones {key, title, goal}, in order")
 
-    __table_args__ = (Index("uq_task_plans_project_version", "project_id", "version", unique=True),)
+    __table_args__ = (Index("uq_task_plans_project_version", "project_id", "version", unique=True), NEVER_REUSE_IDS)
 
 
 class ContextDB(SQLModel, table=True):
@@ -234,7 +241,7 @@ class EventDB(SQLModel, table=True):
     principal: str | None = Field(default=None, description="user:<name> or agent:<name> who made the request")
     token_id: int | None = Field(default=None, description="Id of the token the request was authenticated with")
 
-    __table_args__ = (Index("uq_events_project_seq", "project_id", "seq", unique=True),)
+    __table_args__ = (Index("uq_events_project_seq", "project_id", "seq", unique=True), NEVER_REUSE_IDS)
 
 
 # --- 004: idempotent requests ------------------------------------------------------------------------
