@@ -84,13 +84,25 @@ class JsonDepthLimitMiddleware:
             await self.app(scope, receive, send)
             return
         chunks = []
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
+        try:
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+        except BodyTooLarge as exc:  # the size limit outside us cut the stream
+            response = problem_response(
+                None,
+                status=413,
+                slug="payload-too-large",
+                title="Payload too large",
+                detail=exc.detail,
+                instance=scope["path"],
+            )
+            await response(scope, receive, send)
+            return
         body = b"".join(chunks)
         nesting = jsondoc.text_depth(body, stop_after=self.max_depth)
         if nesting > self.max_depth:
