@@ -86,13 +86,14 @@ def test_every_route_with_a_session_closes_it_with_its_endpoint(app):
 def test_a_write_that_waits_past_the_busy_timeout_is_a_503_and_changes_nothing(database_url, tmp_path, db):
     import sqlite3
 
-    from fastapi.testclient import TestClient
     from sqlalchemy.engine import make_url
+
+    from tests.conftest import LocalClient
 
     settings = Settings(database_url=database_url, data_dir=tmp_path / "data", sqlite_busy_timeout_ms=100)
     app = create_app(settings)  # its own engine, with the short busy timeout
     other = sqlite3.connect(make_url(database_url).database, isolation_level=None)
-    with TestClient(app) as client:
+    with LocalClient(app) as client:
         other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
         try:
             busy = client.post(f"{API}/projects", json={"id": "p", "name": "P"})

@@ -80,8 +80,11 @@ def test_a_key_whose_request_died_is_released_by_its_lease_not_after_a_day(clien
     with time_machine.travel(datetime(2026, 6, 1, 12, 0, tzinfo=UTC), tick=False) as clock:
         # The first request took the key, then its process died (no finish, no abandon).
         fingerprint = hashlib.sha256(b"\n" + body).hexdigest()
+        me = client.get("/api/v1/session").json()  # keys are stored per principal
+        stored_key = f"{me['kind']}:{me['name']}/crash"
         assert (
-            idempotency.begin(db, key="crash", method="POST", path="/api/v1/projects", fingerprint=fingerprint) is None
+            idempotency.begin(db, key=stored_key, method="POST", path="/api/v1/projects", fingerprint=fingerprint)
+            is None
         )
         repeat = client.post("/api/v1/projects", content=body, headers=headers)
         assert repeat.status_code == 409

@@ -60,10 +60,10 @@ def test_every_json_body_is_held_to_the_limit_whatever_its_content_type_says(cli
 
 
 def test_the_depth_limit_is_a_setting(settings, db):
-    from fastapi.testclient import TestClient
+    from tests.conftest import LocalClient
 
     app = create_app(settings.model_copy(update={"max_json_depth": 3}), db=db)
-    with TestClient(app) as client:
+    with LocalClient(app) as client:
         assert (
             client.post(f"{API}/projects", json={"id": "p", "name": "P", "brief": {"features": ["x"]}}).status_code
             == 201
@@ -124,13 +124,13 @@ def test_integers_past_64_bits_are_a_422_not_a_500(client, method, path, body):
 
 
 def test_an_overflow_no_bound_caught_is_still_a_422(app):
-    from fastapi.testclient import TestClient
+    from tests.conftest import LocalClient
 
     def overflow() -> None:
         raise OverflowError("Python int too large to convert to SQLite INTEGER")
 
     app.add_api_route("/overflow", overflow)
-    with TestClient(app) as client:
+    with LocalClient(app) as client:
         answer = client.get("/overflow")
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["type"] == "int_range"
