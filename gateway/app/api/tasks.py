@@ -197,8 +197,9 @@ def complete_task(
 ) -> TaskRead:
     """Complete a task with a summary: done, or review when the project asks for one.
 
-    Refused (409, `deliverables-missing`) until each required deliverable has a valid artifact; a claimed task
-    only by the agent holding the claim.
+    Refused (409, `deliverables-missing`) until each required deliverable has a valid artifact at the path the
+    plan names (the problem's `missing` lists each one by path, with why: `not_handed_in` or `invalid`); a
+    claimed task only by the agent holding the claim.
     """
     agent = acting_agent(db, caller, data.agent_id)
     task = task_execution.complete(

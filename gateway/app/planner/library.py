@@ -302,6 +302,25 @@ def _data_files(folder: str) -> list[str]:
     return sorted(entry.name for entry in directory.iterdir() if entry.name.endswith(".toml"))
 
 
+def _deliverable(engine: str, kind: str, spec: dict[str, Any]) -> tuple[str, str]:
+    """A deliverable kind's path pattern and its category, which the category table decides from the path.
+
+    A category the engine file states must agree with the table (uploads are judged by the same table); one is
+    needed only for a kind of file the table does not know.
+    """
+    from gateway.app.validation import categories
+
+    path, stated = spec["path"], spec.get("category")
+    decided = categories.for_path(path)
+    if decided is None and stated is None:
+        raise TemplateError(f"engine {engine}: deliverable {kind} ({path}) needs a category")
+    if decided is not None and stated is not None and stated != decided:
+        raise TemplateError(
+            f"engine {engine}: deliverable {kind} ({path}) says {stated!r}; the category table says {decided!r}"
+        )
+    return path, decided or stated
+
+
 def _engine(data: dict[str, Any]) -> EngineSpec:
     return EngineSpec(
         key=data["key"],
@@ -316,7 +335,7 @@ def _engine(data: dict[str, Any]) -> EngineSpec:
         vocab=dict(data["vocab"]),
         roles={name: tuple(refs) for name, refs in data["roles"].items()},
         servers={discipline: tuple(names) for discipline, names in data["servers"].items()},
-        deliverables={kind: (spec["path"], spec["category"]) for kind, spec in data["deliverables"].items()},
+        deliverables={kind: _deliverable(data["key"], kind, spec) for kind, spec in data["deliverables"].items()},
         platforms=dict(data["platforms"]),
         release_steps=tuple(data["release"]["steps"]),
         platform_notes=dict(data.get("platform_notes", {})),

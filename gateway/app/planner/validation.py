@@ -18,6 +18,8 @@ from gateway.app.planner.models import (
     MILESTONE_PATTERN,
     PlanDraft,
 )
+from gateway.app.validation import categories
+from gateway.app.validation.paths import normalise_path
 
 _CODE = re.compile(CODE_PATTERN)
 _MILESTONE = re.compile(MILESTONE_PATTERN)
@@ -283,11 +285,26 @@ def _field_problems(i: int, task: Any) -> list[dict[str, Any]]:
                     "deliverable_category",
                 )
             )
-        if not str(getattr(deliverable, "name", "") or "").strip():
+        name = str(getattr(deliverable, "name", "") or "").strip()
+        if not name:
             problems.append(
                 _problem(["tasks", i, "deliverables", j, "name"], "a deliverable needs a name", "deliverable")
             )
+            continue
+        problems += _deliverable_problems(["tasks", i, "deliverables", j], name, getattr(deliverable, "category", None))
     return problems
+
+
+def _deliverable_problems(loc: list[Any], name: str, category: Any) -> list[dict[str, Any]]:
+    """A deliverable names a file inside the project, of a category the category table allows for that file."""
+    if normalise_path(name) is None:
+        msg = f"{name[:80]!r} is not a path inside the project (relative, without '..')"
+        return [_problem([*loc, "name"], msg, "deliverable_path")]
+    possible = categories.allowed_for_path(name)
+    if category in CATEGORIES and possible and category not in possible:
+        msg = f"{name} cannot be a {category}: a file of that kind is {' or '.join(sorted(possible))}"
+        return [_problem([*loc, "category"], msg, "deliverable_category")]
+    return []
 
 
 def ensure_valid(draft: PlanDraft, catalogue: Catalogue, engine: str | None = None) -> None:

@@ -20,6 +20,7 @@ from gateway.app.services import lookups
 from gateway.app.services.common import Page, page_by_id
 from gateway.app.storage import Blob, BlobStore, resolve_in_workspace, safe_filename
 from gateway.app.validation import DEFAULT_LIMITS, Limits, ValidationReport, validate
+from gateway.app.validation.paths import normalise_path
 
 log = get_logger(__name__)
 
@@ -223,7 +224,7 @@ def _insert(
             project_id=target.project_id,
             task_id=target.task_id,
             name=name,
-            path=target.path or name,
+            path=(normalise_path(target.path) if target.path else None) or name,
             mime_type=report.mime_type,
             category=target.category or report.category,
             size_bytes=blob.size_bytes,
@@ -302,7 +303,14 @@ def land(
     name = safe_filename(name)
     try:
         try:
-            report = validate(blob.path, name=name, category=target.category, limits=limits, sha256=blob.sha256)  # type: ignore[arg-type]
+            report = validate(
+                blob.path,
+                name=name,
+                category=target.category,  # type: ignore[arg-type]
+                limits=limits,
+                sha256=blob.sha256,
+                project_path=target.path,
+            )
         except FileNotFoundError:
             raise Conflict("The file was removed while it was being handed in; hand it in again.") from None
         return _insert(db, store, target=target, blob=blob, name=name, report=report, source=source, actor=actor)
@@ -403,6 +411,7 @@ def revalidate(
         category=artifact.category,  # type: ignore[arg-type]
         limits=limits,
         sha256=artifact.sha256,
+        project_path=artifact.path,
     )
     with db.get_session() as session:
         lookups.lock_project(session=session, project_id=project_id)

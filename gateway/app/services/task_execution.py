@@ -10,18 +10,16 @@ an illegal one is a 409 naming the task's current status. Only tasks of the acce
 plan) can be worked on.
 """
 
-import json
-from collections import Counter
 from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session, col, func, select
 
 from gateway.app import outbox, task_states
-from gateway.app.db import ArtifactDB, ProjectDB, TaskDB, TaskPlanDB, utc_now
+from gateway.app.db import ProjectDB, TaskDB, TaskPlanDB, utc_now
 from gateway.app.errors import Conflict, DeliverablesMissing, IllegalTransition, InvalidInput
 from gateway.app.logging import get_logger
-from gateway.app.services import contexts, projects, tasks
+from gateway.app.services import contexts, deliverables, projects, tasks
 
 log = get_logger(__name__)
 
@@ -364,22 +362,8 @@ def unblock(*, session: Session, project_id: str, task_id: int, note: str | None
 
 
 def missing_deliverables(session: Session, task: TaskDB) -> list[dict[str, Any]]:
-    """The required deliverables that no valid artifact of the task covers (matched by category)."""
-    required = [d for d in json.loads(task.deliverables or "[]") if d.get("required", True)]
-    if not required:
-        return []
-    valid = Counter(
-        session.exec(
-            select(ArtifactDB.category).where(ArtifactDB.task_id == task.id, ArtifactDB.validation_status == "valid")
-        ).all()
-    )
-    missing = []
-    for deliverable in required:
-        if valid[deliverable["category"]] > 0:
-            valid[deliverable["category"]] -= 1
-        else:
-            missing.append({"name": deliverable["name"], "category": deliverable["category"]})
-    return missing
+    """The required deliverables that no valid artifact of the task satisfies, by path (see `deliverables`)."""
+    return [m.as_dict() for m in deliverables.missing(session, task)]
 
 
 def complete(*, session: Session, project_id: str, task_id: int, summary: str, agent_id: str | None = None) -> TaskDB:
@@ -390,11 +374,13 @@ def complete(*, session: Session, project_id: str, task_id: int, summary: str, a
     if task.status != task_states.IN_PROGRESS:
         raise _illegal(task, "complete", (task_states.IN_PROGRESS,))
     _holder_check(task, agent_id, "complete")
-    missing = missing_deliverables(session, task)
+    missing = deliverables.missing(session, task)
     if missing:
-        names = ", ".join(f"{m['name']} ({m['category']})" for m in missing)
         raise DeliverablesMissing(
-            f"Task {task.code or task.id} lacks a valid artifact for: {names}.", task_id=task.id, missing=missing
+            f"Task {task.code or task.id} lacks a valid artifact for {len(missing)} required "
+            f"deliverable{'s' if len(missing) > 1 else ''}: {'; '.join(m.describe() for m in missing)}.",
+            task_id=task.id,
+            missing=[m.as_dict() for m in missing],
         )
     task.summary = summary
     task.claimed_by = None

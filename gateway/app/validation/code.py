@@ -69,9 +69,9 @@ def parse_json(subject: Subject, text: str, *, check: str = "json_syntax") -> An
     "json",
     label="JSON",
     mime_type="application/json",
-    category="code",
-    also=("asset", "document"),
-    extensions=(".json", ".jsonc", ".ldtk", ".tmj", ".tsj"),
+    category="asset",  # data; manifests such as package.json are code by name (see categories)
+    also=("code", "document"),
+    extensions=(".json", ".jsonc", ".ldtk", ".tmj", ".tsj", ".inputactions"),
 )
 def validate_json(subject: Subject) -> None:
     """UTF-8, then a strict JSON parse."""
@@ -272,8 +272,8 @@ def _check_references(subject: Subject, godot: _GodotFile, text: str) -> None:
     "godot_scene",
     label="Godot scene",
     mime_type="application/x-godot-scene",
-    category="code",
-    also=("asset",),
+    category="asset",
+    also=("code",),
     extensions=(".tscn", ".escn"),
     magic=b"[gd_scene",
     strong_magic=False,
@@ -298,8 +298,8 @@ def validate_godot_scene(subject: Subject) -> None:
     "godot_resource",
     label="Godot resource",
     mime_type="application/x-godot-resource",
-    category="code",
-    also=("asset",),
+    category="asset",
+    also=("code",),
     extensions=(".tres",),
     magic=b"[gd_resource",
     strong_magic=False,
@@ -359,9 +359,19 @@ def _unity_yaml(head: bytes) -> bool:
     "unity_yaml",
     label="Unity YAML asset",
     mime_type="application/x-yaml",
-    category="code",
-    also=("asset",),
-    extensions=(".unity", ".prefab", ".asset", ".mat", ".controller", ".anim", ".overridecontroller", ".mask"),
+    category="asset",
+    also=("code",),
+    extensions=(
+        ".unity",
+        ".prefab",
+        ".asset",
+        ".mat",
+        ".controller",
+        ".anim",
+        ".overridecontroller",
+        ".mask",
+        ".mixer",
+    ),
     magic=_unity_yaml,
     strong_magic=False,
 )
@@ -411,8 +421,8 @@ _META_VERSION = re.compile(r"^fileFormatVersion: (\d+)\s*$", re.MULTILINE)
     "unity_meta",
     label="Unity .meta file",
     mime_type="application/x-yaml",
-    category="code",
-    also=("asset",),
+    category="asset",
+    also=("code",),
     extensions=(".meta",),
 )
 def validate_unity_meta(subject: Subject) -> None:

@@ -1,14 +1,13 @@
 """Recognise a file (magic bytes first, then its name) and run the validator registered for its format."""
 
 import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from gateway.app.logging import get_logger
 
 # Importing the validator modules registers their formats; the order is the order magic is tried in.
-from gateway.app.validation import assets, audio, code, documents, images, models3d  # noqa: F401
+from gateway.app.validation import assets, audio, categories, code, documents, images, models3d  # noqa: F401
 from gateway.app.validation.documents import TEXT
 from gateway.app.validation.registry import FormatSpec, formats, get
 from gateway.app.validation.report import Category, Limits, Subject, ValidationReport
@@ -19,10 +18,6 @@ log = get_logger(__name__)
 HEAD_BYTES = 8192
 UNKNOWN = "unknown"
 DEFAULT_LIMITS = Limits()
-
-_SCREENSHOT_NAME = re.compile(
-    r"screen[\s_.-]*(?:shot|cap|grab)|captura[\s_.-]*de[\s_.-]*pantalla|bildschirmfoto|\bscrot\b", re.IGNORECASE
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,18 +64,19 @@ def _recognise(name: str, head: bytes) -> tuple[FormatSpec | None, FormatSpec | 
     return None, by_name
 
 
-def _detected(spec: FormatSpec | None, name: str) -> Detected:
+def _detected(spec: FormatSpec | None, where: str) -> Detected:
     if spec is None:
         return Detected(format=UNKNOWN, mime_type="application/octet-stream", category="asset")
-    category = spec.category
-    if "screenshot" in spec.categories and _SCREENSHOT_NAME.search(_base_name(name)):
-        category = "screenshot"
+    category = categories.infer(where, spec) or spec.category
     return Detected(format=spec.format, mime_type=spec.mime_type, category=category)
 
 
-def detect(name: str, head: bytes) -> Detected:
-    """What a file is, from its name and first bytes: magic bytes first, the extension second."""
-    return _detected(_recognise(name, head)[0], name)
+def detect(name: str, head: bytes, *, path: str | None = None) -> Detected:
+    """What a file is, from its name and first bytes: magic bytes first, the extension second.
+
+    `path` (where the file goes in the project) refines the category, as the plan's deliverables do.
+    """
+    return _detected(_recognise(name, head)[0], path or name)
 
 
 def _file_sha256(path: Path) -> str:
@@ -124,13 +120,18 @@ def validate(
     category: Category | None = None,
     limits: Limits = DEFAULT_LIMITS,
     sha256: str | None = None,
+    project_path: str | None = None,
 ) -> ValidationReport:
-    """Validate a stored file for real, by category and format; the report says valid or invalid and why."""
+    """Validate a stored file for real, by category and format; the report says valid or invalid and why.
+
+    Without a declared category, the category table (`categories`) infers one from the format and the file's
+    place in the project (`project_path`, else its name).
+    """
     size = path.stat().st_size
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
     spec, by_name = _recognise(name, head)
-    detected = _detected(spec, name)
+    detected = _detected(spec, project_path or name)
     effective = category or detected.category
     subject = Subject(path=path, name=name, size=size, head=head, category=effective, limits=limits)
     _run(subject, spec, by_name, category)

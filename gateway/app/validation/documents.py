@@ -4,7 +4,7 @@ import re
 from xml.parsers import expat
 
 from gateway.app.validation.registry import Sniffer, Validator, prefix, register
-from gateway.app.validation.report import Subject
+from gateway.app.validation.report import Category, Subject
 from gateway.app.validation.text import check_utf8, iter_chunks
 
 TEXT = "text"  # the format of a text file whose name says nothing more
@@ -23,16 +23,19 @@ def validate_markdown(subject: Subject) -> None:
     check_utf8(subject)
 
 
-# Plain text under many names; the text itself is all there is to check.
-_TEXT_FORMATS: list[tuple[str, str, str, tuple[str, ...]]] = [
-    (TEXT, "Plain text", "text/plain", (".txt", ".text", ".log", ".rst", ".adoc")),
-    ("csv", "CSV", "text/csv", (".csv", ".tsv")),
-    ("yaml", "YAML", "application/yaml", (".yaml", ".yml")),
-    ("toml", "TOML", "application/toml", (".toml",)),
-    ("ini", "INI-style settings", "text/plain", (".ini", ".cfg", ".conf", ".import", ".editorconfig")),
+# Plain text under many names; the text itself is all there is to check. (format, label, MIME, extensions, category)
+_TEXT_FORMATS: list[tuple[str, str, str, tuple[str, ...], Category]] = [
+    (TEXT, "Plain text", "text/plain", (".txt", ".text", ".log", ".rst", ".adoc"), "document"),
+    ("ink", "Ink story", "text/x-ink", (".ink",), "document"),
+    ("csv", "CSV", "text/csv", (".csv", ".tsv"), "asset"),  # tables a game loads: translations, stats
+    ("yaml", "YAML", "application/yaml", (".yaml", ".yml"), "code"),  # settings and pipelines
+    ("toml", "TOML", "application/toml", (".toml",), "code"),
+    ("ini", "INI-style settings", "text/plain", (".ini", ".cfg", ".conf", ".import", ".editorconfig"), "code"),
+    ("stylesheet", "Stylesheet", "text/css", (".css", ".uss"), "asset"),  # a UI theme
+    ("shadergraph", "Unity Shader Graph", "application/json", (".shadergraph", ".shadersubgraph"), "asset"),
 ]
 
-for _format, _label, _mime, _extensions in _TEXT_FORMATS:
+for _format, _label, _mime, _extensions, _category in _TEXT_FORMATS:
 
     def _validate_text(subject: Subject) -> None:
         check_utf8(subject)
@@ -42,8 +45,8 @@ for _format, _label, _mime, _extensions in _TEXT_FORMATS:
         _format,
         label=_label,
         mime_type=_mime,
-        category="document",
-        also=("code", "asset"),
+        category=_category,
+        also=("document", "code", "asset"),
         extensions=_extensions,
     )(_validate_text)
 
@@ -95,7 +98,7 @@ def _xml_validator(root: str | None) -> Validator:
 
 
 _XML_FORMATS: list[tuple[str, str, str, tuple[str, ...], str | None, str, tuple[str, ...]]] = [
-    ("xml", "XML", "application/xml", (".xml",), None, "document", ("code", "asset")),
+    ("xml", "XML", "application/xml", (".xml", ".uxml"), None, "asset", ("code", "document")),
     ("svg", "SVG image", "image/svg+xml", (".svg",), "svg", "asset", ("document",)),
     ("tiled_map", "Tiled map", "application/x-tiled-tmx", (".tmx",), "map", "asset", ("code",)),
     ("tiled_tileset", "Tiled tileset", "application/x-tiled-tsx", (".tsx",), "tileset", "asset", ("code",)),

@@ -44,19 +44,21 @@ def check_utf8(subject: Subject) -> bool:
     offset = 0
     lines = 0
     last = b""
+    blank = True
     for chunk in iter_chunks(subject.path, limit=limit):
         nul = chunk.find(b"\x00")
         if nul >= 0:
             line = lines + chunk.count(b"\n", 0, nul) + 1
             return subject.fail("utf8", f"A NUL byte at offset {offset + nul} (line {line}): this is not a text file.")
         try:
-            decoder.decode(chunk, final=False)
+            decoded = decoder.decode(chunk, final=False)
         except UnicodeDecodeError as exc:
             line = lines + chunk.count(b"\n", 0, exc.start) + 1
             return subject.fail("utf8", f"Not UTF-8: invalid byte at offset {offset + exc.start} (line {line}).")
         lines += chunk.count(b"\n")
         offset += len(chunk)
         last = chunk
+        blank = blank and not decoded.replace("\ufeff", "").strip()  # a BOM alone is no content either
     if offset == subject.size:
         try:
             decoder.decode(b"", final=True)
@@ -69,7 +71,10 @@ def check_utf8(subject: Subject) -> bool:
         subject.check("utf8_scan", True, f"Only the first {limit // MiB} MiB were scanned.", warning=True)
     if subject.head.startswith(BOM):
         subject.info["bom"] = True
-    return subject.passed("utf8", "UTF-8 text without NUL bytes")
+    subject.passed("utf8", "UTF-8 text without NUL bytes")
+    if blank:
+        return subject.fail("not_blank", "The file holds only whitespace: there is nothing in it.")
+    return True
 
 
 def load_text(subject: Subject, *, check: str = "parse") -> str | None:

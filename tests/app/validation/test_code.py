@@ -223,7 +223,7 @@ def test_a_godot_scene_is_valid(check):
     report = check("player.tscn", SCENE)
 
     assert report.status == "valid", report.errors
-    assert (report.format, report.category) == ("godot_scene", "code")
+    assert (report.format, report.category) == ("godot_scene", "asset")  # as the planner declares scenes
     assert report.info["format_version"] == 3
     assert report.info["load_steps"] == 3
     assert report.info["node_count"] == 5

@@ -25,7 +25,7 @@ PNG_HEAD = b"\x89PNG\r\n\x1a\n" + b"\0" * 24
         ("script.py", PNG_HEAD, Detected("png", "image/png", "asset")),  # content wins over the name
         ("player.gd", b"extends Node\n", Detected("gdscript", "text/x-gdscript", "code")),
         ("project.godot", b"config_version=5\n", Detected("godot_project", "application/x-godot-project", "code")),
-        ("scenes/Main.tscn", b"[gd_scene format=3]\n", Detected("godot_scene", "application/x-godot-scene", "code")),
+        ("scenes/Main.tscn", b"[gd_scene format=3]\n", Detected("godot_scene", "application/x-godot-scene", "asset")),
         ("README.md", b"# hi\n", Detected("markdown", "text/markdown", "document")),
         ("ship.glb", b"glTF\x02\0\0\0", Detected("glb", "model/gltf-binary", "asset")),
         ("notes", b"plain words\n", Detected("text", "text/plain", "document")),

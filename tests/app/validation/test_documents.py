@@ -14,28 +14,48 @@ def test_markdown_is_a_valid_document(check):
     assert report.info["line_count"] == 3
 
 
+@pytest.mark.parametrize("data", [" ", " \n\t\n", "\ufeff\n", "\u3000\u00a0\r\n"])
+@pytest.mark.parametrize("name", ["design.md", "notes.txt", "docs/design.md"])
+def test_a_blank_document_is_invalid(check, name, data):
+    report = check(name, data)
+
+    assert report.status == "invalid"
+    assert failed(report) == {"not_blank": "The file holds only whitespace: there is nothing in it."}
+    assert report.errors == ["The file holds only whitespace: there is nothing in it."]
+
+
+def test_an_empty_document_is_invalid(check):
+    assert failed(check("design.md", b"")) == {"not_empty": "The file is empty (0 bytes)."}
+
+
+def test_one_character_is_not_blank(check):
+    assert check("design.md", "\n\n  x\n").status == "valid"
+
+
 def test_markdown_that_is_not_utf8_is_invalid(check):
     report = check("README.md", "# Café\n".encode("cp1252"))
     assert "utf8" in failed(report)
 
 
 @pytest.mark.parametrize(
-    ("name", "fmt", "mime"),
+    ("name", "fmt", "mime", "category"),
     [
-        ("notes.txt", "text", "text/plain"),
-        ("enemies.csv", "csv", "text/csv"),
-        ("config.yaml", "yaml", "application/yaml"),
-        ("pyproject.toml", "toml", "application/toml"),
-        ("settings.ini", "ini", "text/plain"),
-        ("icon.png.import", "ini", "text/plain"),
-        ("CHANGELOG", "text", "text/plain"),
+        ("notes.txt", "text", "text/plain", "document"),
+        ("enemies.csv", "csv", "text/csv", "asset"),
+        ("config.yaml", "yaml", "application/yaml", "code"),
+        ("pyproject.toml", "toml", "application/toml", "code"),
+        ("settings.ini", "ini", "text/plain", "code"),
+        ("icon.png.import", "ini", "text/plain", "code"),
+        ("CHANGELOG", "text", "text/plain", "document"),
+        ("intro.ink", "ink", "text/x-ink", "document"),
+        ("Main.uss", "stylesheet", "text/css", "asset"),
     ],
 )
-def test_plain_text_under_many_names(check, name, fmt, mime):
+def test_plain_text_under_many_names(check, name, fmt, mime, category):
     report = check(name, "key = value\nother, thing\n")
 
     assert report.status == "valid", report.errors
-    assert (report.format, report.mime_type, report.category) == (fmt, mime, "document")
+    assert (report.format, report.mime_type, report.category) == (fmt, mime, category)
 
 
 def test_text_may_be_declared_as_code_or_asset(check):
