@@ -12,7 +12,7 @@ import anyio.to_thread
 from sqlmodel import Session, col, select, text
 
 from gateway.app import outbox
-from gateway.app.db import ArtifactDB, DatabaseManager, utc_now
+from gateway.app.db import ArtifactDB, DatabaseManager, ProjectDB, utc_now
 from gateway.app.errors import Conflict, InvalidInput, NotFound
 from gateway.app.logging import get_logger
 from gateway.app.schemas.artifacts import ArtifactCreate, ArtifactUpdate, check_relative_path
@@ -288,6 +288,21 @@ def forget_blob_if_unreferenced(db: DatabaseManager, store: BlobStore, sha256: s
         forget_blob(session, store, sha256)
 
 
+def _engine_of(project: ProjectDB | None) -> str | None:
+    try:
+        brief = json.loads(project.brief) if project is not None and project.brief else {}
+    except ValueError:
+        return None
+    engine = brief.get("engine") if isinstance(brief, dict) else None
+    return engine if isinstance(engine, str) else None
+
+
+def project_engine(db: DatabaseManager, project_id: str) -> str | None:
+    """The engine the project's brief names ("Godot 4"): validation picks grammars by it. A short read of its own."""
+    with db.read_session() as session:
+        return _engine_of(session.get(ProjectDB, project_id))
+
+
 def land(
     db: DatabaseManager,
     store: BlobStore,
@@ -310,6 +325,7 @@ def land(
                 limits=limits,
                 sha256=blob.sha256,
                 project_path=target.path,
+                engine=project_engine(db, target.project_id),
             )
         except FileNotFoundError:
             raise Conflict("The file was removed while it was being handed in; hand it in again.") from None
@@ -403,6 +419,7 @@ def revalidate(
     """Run validation again on a stored artifact (e.g. after the validators improved) and record the result."""
     with db.read_session() as session:
         artifact = get(session=session, project_id=project_id, artifact_id=artifact_id)
+        engine = _engine_of(session.get(ProjectDB, project_id))
     if artifact.sha256 is None or not store.exists(artifact.sha256):
         raise Conflict(f"Artifact {artifact_id} has no stored content to validate.", artifact_id=artifact_id)
     report = validate(
@@ -412,6 +429,7 @@ def revalidate(
         limits=limits,
         sha256=artifact.sha256,
         project_path=artifact.path,
+        engine=engine,
     )
     with db.get_session() as session:
         lookups.lock_project(session=session, project_id=project_id)

@@ -3,9 +3,12 @@
 import ast
 import json
 import re
+from collections.abc import Callable
+from pathlib import PurePosixPath
 from typing import Any
 
-from gateway.app.validation.registry import register
+from gateway.app.validation import parsers
+from gateway.app.validation.registry import Validator, register
 from gateway.app.validation.report import Subject
 from gateway.app.validation.text import Position, check_brackets, check_utf8, load_text, utf8_text
 
@@ -98,12 +101,8 @@ def _source(subject: Subject, *, lexer: str) -> None:
 
 
 _SOURCES: list[tuple[str, str, str, tuple[str, ...], str]] = [
-    ("gdscript", "GDScript", "text/x-gdscript", (".gd",), "hash"),
-    ("csharp", "C# source", "text/x-csharp", (".cs",), "c"),
     ("c", "C source", "text/x-c", (".c", ".h"), "c"),
     ("cpp", "C++ source", "text/x-c++", (".cpp", ".cc", ".cxx", ".hpp", ".hh", ".hxx", ".inl"), "c"),
-    ("javascript", "JavaScript", "text/javascript", (".js", ".mjs", ".cjs", ".jsx"), "c"),
-    ("typescript", "TypeScript", "text/x-typescript", (".ts", ".mts", ".cts", ".tsx"), "c"),
     ("lua", "Lua source", "text/x-lua", (".lua",), "lua"),
 ]
 
@@ -112,8 +111,119 @@ for _format, _label, _mime, _extensions, _lexer in _SOURCES:
     def _validate(subject: Subject, _lexer: str = _lexer) -> None:
         _source(subject, lexer=_lexer)
 
-    _validate.__doc__ = f"{_label}: UTF-8 text; unbalanced brackets are a warning."
+    _validate.__doc__ = f"{_label}: UTF-8 text; unbalanced brackets are a warning (no grammar is installed)."
     register(_format, label=_label, mime_type=_mime, category="code", extensions=_extensions)(_validate)
+
+
+# --- Sources with a real grammar --------------------------------------------------------------------------
+
+
+def _grammar_check(
+    subject: Subject,
+    check: str,
+    language: str,
+    parse: Callable[[str], tuple[parsers.Grammar, parsers.SyntaxProblem | None]],
+    text: str,
+) -> bool:
+    """Run one grammar over the text and record the outcome: the problem with its line and column."""
+    seconds = subject.limits.max_parse_seconds
+    try:
+        grammar, problem = parse(text)
+    except parsers.ParseTimeout:
+        return subject.fail(check, f"The {language} parser did not finish within {seconds:g} s: the file is unchecked.")
+    except RecursionError:
+        return subject.fail(check, f"The {language} parser gave up: the file is nested too deeply.")
+    subject.info["grammar"] = grammar.label
+    if problem is not None:
+        subject.info["syntax_error"] = {"line": problem.line, "column": problem.column}
+        return subject.fail(
+            check,
+            f"{language} syntax error at line {problem.line}, column {problem.column}: {problem.message} "
+            f"(grammar: {grammar.label}).",
+        )
+    return subject.passed(check, f"Parses as {grammar.label}")
+
+
+def _tree_sitter_source(check: str, language: str, key_of: Callable[[Subject], str]) -> Validator:
+    def validate(subject: Subject) -> None:
+        text = utf8_text(subject, check=check)
+        if text is None:
+            return
+        key = key_of(subject)
+        seconds = subject.limits.max_parse_seconds
+        _grammar_check(subject, check, language, lambda t: parsers.parse_tree_sitter(t, key, seconds=seconds), text)
+
+    validate.__doc__ = f"{language}: UTF-8, then the tree-sitter grammar; a syntax error is located."
+    return validate
+
+
+def _suffix(subject: Subject) -> str:
+    return PurePosixPath(subject.name.lower()).suffix
+
+
+register("csharp", label="C# source", mime_type="text/x-csharp", category="code", extensions=(".cs",))(
+    _tree_sitter_source("csharp_syntax", "C#", lambda _subject: "csharp")
+)
+register(
+    "javascript",
+    label="JavaScript",
+    mime_type="text/javascript",
+    category="code",
+    extensions=(".js", ".mjs", ".cjs", ".jsx"),
+)(_tree_sitter_source("javascript_syntax", "JavaScript", lambda _subject: "javascript"))
+register(
+    "typescript",
+    label="TypeScript",
+    mime_type="text/x-typescript",
+    category="code",
+    extensions=(".ts", ".mts", ".cts", ".tsx"),
+)(_tree_sitter_source("typescript_syntax", "TypeScript", lambda s: "tsx" if _suffix(s) == ".tsx" else "typescript"))
+
+
+@register("gdscript", label="GDScript", mime_type="text/x-gdscript", category="code", extensions=(".gd",))
+def validate_gdscript(subject: Subject) -> None:
+    """GDScript: UTF-8, then gdtoolkit's grammar for the project's Godot version (3 or 4).
+
+    The version comes from the project's engine ("Godot 3.5"), else from the script's own syntax (`@export`,
+    `await` are Godot 4; `export var`, `yield(` Godot 3); a script that says neither is tried as Godot 4, then 3.
+    """
+    text = utf8_text(subject, check="gdscript_syntax")
+    if text is None:
+        return
+    seconds = subject.limits.max_parse_seconds
+    stated = parsers.godot_version_of(subject.engine)
+    implied = parsers.godot_version_in(text)
+    version = stated or implied or parsers.GODOT_4
+    subject.info["godot_version"] = version
+    subject.info["godot_version_from"] = "project" if stated else "script syntax" if implied else "default"
+
+    def parse(source: str) -> tuple[parsers.Grammar, parsers.SyntaxProblem | None]:
+        grammar, problem = parsers.parse_gdscript(source, version, seconds=seconds)
+        if problem is None or (stated is None and implied is not None):
+            return grammar, problem
+        other = parsers.GODOT_3 if version == parsers.GODOT_4 else parsers.GODOT_4
+        other_grammar, other_problem = parsers.parse_gdscript(source, other, seconds=seconds)
+        if other_problem is not None:
+            return grammar, problem
+        if stated is None:  # nothing said which Godot: the one whose grammar accepts it
+            subject.info["godot_version"] = other
+            return other_grammar, None
+        message = f"{problem.message}; the script is valid Godot {other} GDScript, but the project uses Godot {stated}"
+        return grammar, parsers.SyntaxProblem(problem.line, problem.column, message)
+
+    _grammar_check(subject, "gdscript_syntax", "GDScript", parse, text)
+
+
+def _shader_language(subject: Subject, text: str) -> str | None:
+    """Which grammar a shader file takes: GLSL, the Godot shading language, or none (HLSL, ShaderLab, WGSL)."""
+    suffix = _suffix(subject)
+    if suffix in {".gdshader", ".gdshaderinc"}:
+        return "gdshader"
+    if suffix in {".glsl", ".vert", ".frag"}:
+        return "glsl"
+    if suffix == ".shader" and re.search(r"^\s*shader_type\s+\w+\s*;", text, re.MULTILINE):
+        return "gdshader"  # a Godot 3 shader
+    return None
 
 
 @register(
@@ -125,8 +235,23 @@ for _format, _label, _mime, _extensions, _lexer in _SOURCES:
     extensions=(".gdshader", ".gdshaderinc", ".shader", ".glsl", ".vert", ".frag", ".hlsl", ".cginc", ".wgsl"),
 )
 def validate_shader(subject: Subject) -> None:
-    """Shader source (Godot, Unity, GLSL, HLSL): UTF-8 text; unbalanced brackets are a warning."""
-    _source(subject, lexer="c")
+    """Shaders: GLSL and Godot shaders through the GLSL grammar; HLSL, ShaderLab and WGSL brackets only."""
+    if not check_utf8(subject):
+        return
+    text = load_text(subject, check="shader_syntax")
+    if text is None:
+        return
+    language = _shader_language(subject, text)
+    if language is None:
+        subject.info["grammar"] = "none (no HLSL, ShaderLab or WGSL grammar is installed): brackets only"
+        check_brackets(subject, text, lexer="c")
+        return
+    seconds = subject.limits.max_parse_seconds
+    source = parsers.godot_shader_as_glsl(text) if language == "gdshader" else text
+    label = "Godot shader" if language == "gdshader" else "GLSL"
+    _grammar_check(
+        subject, "shader_syntax", label, lambda t: parsers.parse_tree_sitter(t, language, seconds=seconds), source
+    )
 
 
 # --- Godot text formats -----------------------------------------------------------------------------------

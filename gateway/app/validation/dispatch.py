@@ -121,11 +121,13 @@ def validate(
     limits: Limits = DEFAULT_LIMITS,
     sha256: str | None = None,
     project_path: str | None = None,
+    engine: str | None = None,
 ) -> ValidationReport:
     """Validate a stored file for real, by category and format; the report says valid or invalid and why.
 
     Without a declared category, the category table (`categories`) infers one from the format and the file's
-    place in the project (`project_path`, else its name).
+    place in the project (`project_path`, else its name). `engine` (the project's, e.g. "Godot 4") picks the
+    grammar where engine versions differ; without one, the file's own syntax decides.
     """
     size = path.stat().st_size
     with path.open("rb") as handle:
@@ -133,7 +135,7 @@ def validate(
     spec, by_name = _recognise(name, head)
     detected = _detected(spec, project_path or name)
     effective = category or detected.category
-    subject = Subject(path=path, name=name, size=size, head=head, category=effective, limits=limits)
+    subject = Subject(path=path, name=name, size=size, head=head, category=effective, limits=limits, engine=engine)
     _run(subject, spec, by_name, category)
     errors = subject.errors
     return ValidationReport(

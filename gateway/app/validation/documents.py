@@ -1,11 +1,14 @@
 """Documents and plain data: Markdown and text (UTF-8), XML family (well-formed), PDF (structure)."""
 
 import re
+import tomllib
 from xml.parsers import expat
+
+import yaml
 
 from gateway.app.validation.registry import Sniffer, Validator, prefix, register
 from gateway.app.validation.report import Category, Subject
-from gateway.app.validation.text import check_utf8, iter_chunks
+from gateway.app.validation.text import check_utf8, iter_chunks, utf8_text
 
 TEXT = "text"  # the format of a text file whose name says nothing more
 
@@ -28,8 +31,6 @@ _TEXT_FORMATS: list[tuple[str, str, str, tuple[str, ...], Category]] = [
     (TEXT, "Plain text", "text/plain", (".txt", ".text", ".log", ".rst", ".adoc"), "document"),
     ("ink", "Ink story", "text/x-ink", (".ink",), "document"),
     ("csv", "CSV", "text/csv", (".csv", ".tsv"), "asset"),  # tables a game loads: translations, stats
-    ("yaml", "YAML", "application/yaml", (".yaml", ".yml"), "code"),  # settings and pipelines
-    ("toml", "TOML", "application/toml", (".toml",), "code"),
     ("ini", "INI-style settings", "text/plain", (".ini", ".cfg", ".conf", ".import", ".editorconfig"), "code"),
     ("stylesheet", "Stylesheet", "text/css", (".css", ".uss"), "asset"),  # a UI theme
     ("shadergraph", "Unity Shader Graph", "application/json", (".shadergraph", ".shadersubgraph"), "asset"),
@@ -49,6 +50,78 @@ for _format, _label, _mime, _extensions, _category in _TEXT_FORMATS:
         also=("document", "code", "asset"),
         extensions=_extensions,
     )(_validate_text)
+
+
+# --- YAML and TOML: parsed whole ------------------------------------------------------------------------
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"Invalid YAML{where}: {problem}."
+
+
+@register(
+    "yaml",
+    label="YAML",
+    mime_type="application/yaml",
+    category="code",  # settings and pipelines
+    also=("document", "asset"),
+    extensions=(".yaml", ".yml"),
+)
+def validate_yaml(subject: Subject) -> None:
+    """UTF-8, then every document composed by PyYAML's safe loader (syntax, anchors and aliases; no objects built)."""
+    text = utf8_text(subject, check="yaml_syntax")
+    if text is None:
+        return
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        documents = sum(1 for _ in yaml.compose_all(text, Loader=loader))
+    except yaml.YAMLError as exc:
+        subject.fail("yaml_syntax", _yaml_problem(exc))
+        return
+    except RecursionError:
+        subject.fail("yaml_syntax", "Invalid YAML: nested too deeply to parse.")
+        return
+    subject.info["documents"] = documents
+    subject.passed("yaml_syntax", "Parses as YAML")
+
+
+_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+@register(
+    "toml",
+    label="TOML",
+    mime_type="application/toml",
+    category="code",
+    also=("document", "asset"),
+    extensions=(".toml",),
+)
+def validate_toml(subject: Subject) -> None:
+    """UTF-8, then `tomllib`: the file is TOML 1.0."""
+    text = utf8_text(subject, check="toml_syntax")
+    if text is None:
+        return
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        position = _TOML_POSITION.search(message)
+        where = f" at line {position.group(1)}, column {position.group(2)}" if position else ""
+        if "(at end of document)" in message:
+            lines = text.split("\n")
+            where, message = (
+                f" at line {len(lines)}, column {len(lines[-1]) + 1} (the end)",
+                message[: message.index(" (at end")],
+            )
+        subject.fail("toml_syntax", f"Invalid TOML{where}: {_TOML_POSITION.sub('', message).strip()}.")
+        return
+    except RecursionError:
+        subject.fail("toml_syntax", "Invalid TOML: nested too deeply to parse.")
+        return
+    subject.passed("toml_syntax", "Parses as TOML")
 
 
 # --- XML --------------------------------------------------------------------------------------------------

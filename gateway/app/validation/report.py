@@ -26,6 +26,9 @@ class Limits(BaseModel):
     min_screenshot_side: int = Field(default=64, ge=1, description="Smallest side of a screenshot")
     max_screenshot_aspect: float = Field(default=4.0, ge=1, description="Longest side over shortest, screenshots")
     max_parse_bytes: int = Field(default=8 * MiB, ge=1, description="Largest file parsed whole (JSON, Python…)")
+    max_parse_seconds: float = Field(
+        default=20.0, gt=0, description="How long one grammar may take over a file (GDScript, C#, TypeScript…)"
+    )
     max_scan_bytes: int = Field(
         default=64 * MiB, ge=1, description="How much of a file is scanned (UTF-8, lines, pages); the rest is not"
     )
@@ -87,6 +90,7 @@ class Subject:
     head: bytes
     category: Category
     limits: Limits
+    engine: str | None = None  # the project's engine as its brief names it ("Godot 4"): picks grammars
     checks: list[Check] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
 

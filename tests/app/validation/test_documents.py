@@ -43,7 +43,6 @@ def test_markdown_that_is_not_utf8_is_invalid(check):
         ("notes.txt", "text", "text/plain", "document"),
         ("enemies.csv", "csv", "text/csv", "asset"),
         ("config.yaml", "yaml", "application/yaml", "code"),
-        ("pyproject.toml", "toml", "application/toml", "code"),
         ("settings.ini", "ini", "text/plain", "code"),
         ("icon.png.import", "ini", "text/plain", "code"),
         ("CHANGELOG", "text", "text/plain", "document"),
