@@ -244,15 +244,6 @@ def decide(
             )
 
 
-def may(principal: Principal | None, action: str, **kwargs: object) -> bool:
-    """Whether decide() would let it through."""
-    try:
-        decide(principal, action, **kwargs)  # type: ignore[arg-type]
-    except (Forbidden, Unauthorized):
-        return False
-    return True
-
-
 def acting_agent(
     principal: Principal | None, given: str | None, *, agent_has_tokens: Callable[[str], bool]
 ) -> str | None:
