@@ -25,8 +25,11 @@ def _comparable(response) -> tuple:
 def test_a_bad_token_gets_the_same_answer_whatever_the_reason_and_is_logged(secure_client, db, capfd):
     with db.get_session() as session:
         revoked = tokens.issue(session=session, kind="user", name="ada")
+    with db.get_session() as session:
         tokens.revoke(session=session, token_id=revoked.token["id"])
+    with db.get_session() as session:
         expired = tokens.issue(session=session, kind="user", name="eve")
+    with db.get_session() as session:
         row = session.get(ApiTokenDB, expired.token["id"])
         row.expires_at = utc_now() - timedelta(minutes=1)
         session.add(row)

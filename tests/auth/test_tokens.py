@@ -11,11 +11,16 @@ from gateway.app.errors import Conflict, InvalidInput, NotFound
 from tests.auth.conftest import make_project
 
 
+def run(db, use_case, **kwargs):
+    """One use case, one session (as a request would)."""
+    with db.get_session() as session:
+        return use_case(session=session, **kwargs)
+
+
 def test_a_token_is_random_shown_once_and_stored_only_as_its_hash(db):
     make_project(db, "p", accept=False)
-    with db.get_session() as session:
-        first = tokens.issue(session=session, kind="agent", name="claude-1", projects=["p"], label="laptop")
-        second = tokens.issue(session=session, kind="agent", name="claude-1", projects=["p"])
+    first = run(db, tokens.issue, kind="agent", name="claude-1", projects=["p"], label="laptop")
+    second = run(db, tokens.issue, kind="agent", name="claude-1", projects=["p"])
     assert first.secret != second.secret
     assert first.secret.startswith("gw_")
     assert len(first.secret) > 40
@@ -34,36 +39,37 @@ def test_a_token_is_random_shown_once_and_stored_only_as_its_hash(db):
 
 
 def test_authentication_refuses_unknown_revoked_expired_and_disabled_tokens(db):
+    good = run(db, tokens.issue, kind="user", name="ada", admin=True)
+    doomed = run(db, tokens.issue, kind="user", name="ada")
+    short = run(db, tokens.issue, kind="user", name="eve", expires_at=utc_now() + timedelta(seconds=60))
+    run(db, tokens.revoke, token_id=doomed.token["id"])
+    assert run(db, tokens.revoke, token_id=doomed.token["id"])["state"] == "revoked"  # harmless again
     with db.get_session() as session:
-        good = tokens.issue(session=session, kind="user", name="ada", admin=True)
-        doomed = tokens.issue(session=session, kind="user", name="ada")
-        short = tokens.issue(session=session, kind="user", name="eve", expires_at=utc_now() + timedelta(seconds=60))
-    with db.get_session() as session:
+        row = session.get(ApiTokenDB, short.token["id"])
+        row.expires_at = utc_now() - timedelta(seconds=1)
+        session.add(row)
+        session.commit()
+    with db.read_session() as session:
         principal, reason = tokens.authenticate(session, good.secret)
         assert reason == "ok"
         assert (principal.kind, principal.name, principal.role) == ("user", "ada", "admin")
         assert principal.token_id == good.token["id"]
         assert tokens.authenticate(session, "gw_" + "A" * 43) == (None, "unknown")
         assert tokens.authenticate(session, "not a token") == (None, "malformed")
-        tokens.revoke(session=session, token_id=doomed.token["id"])
-        assert tokens.revoke(session=session, token_id=doomed.token["id"])["state"] == "revoked"  # harmless again
         assert tokens.authenticate(session, doomed.secret) == (None, "revoked")
-        row = session.get(ApiTokenDB, short.token["id"])
-        row.expires_at = utc_now() - timedelta(seconds=1)
-        session.add(row)
-        session.commit()
         assert tokens.authenticate(session, short.secret) == (None, "expired")
         assert [t["state"] for t in tokens.list_(session=session, include_inactive=True)] == [
             "active",
             "revoked",
             "expired",
         ]
-        tokens.disable(session=session, kind="user", name="ada")
+    run(db, tokens.disable, kind="user", name="ada")
+    with db.read_session() as session:
         assert tokens.authenticate(session, good.secret) == (None, "revoked")
-        with pytest.raises(NotFound):
-            tokens.revoke(session=session, token_id=999)
-        with pytest.raises(Conflict):
-            tokens.issue(session=session, kind="user", name="ada")
+    with pytest.raises(NotFound):
+        run(db, tokens.revoke, token_id=999)
+    with pytest.raises(Conflict):
+        run(db, tokens.issue, kind="user", name="ada")
 
 
 def test_agents_need_existing_projects_and_cannot_be_administrators(db):
@@ -84,12 +90,12 @@ def test_agents_need_existing_projects_and_cannot_be_administrators(db):
 
 def test_members_and_scopes_go_with_their_project(db):
     make_project(db, "p", accept=False)
+    user = run(db, tokens.issue, kind="user", name="ada", projects=["p"])
+    run(db, tokens.issue, kind="agent", name="a1", projects=["p"])
+    run(db, tokens.add_member, project_id="p", name="bob")
+    assert run(db, tokens.members, project_id="p") == ["ada", "bob"]
+    run(db, tokens.remove_member, project_id="p", name="bob")
     with db.get_session() as session:
-        user = tokens.issue(session=session, kind="user", name="ada", projects=["p"])
-        tokens.issue(session=session, kind="agent", name="a1", projects=["p"])
-        tokens.add_member(session=session, project_id="p", name="bob")
-        assert tokens.members(session=session, project_id="p") == ["ada", "bob"]
-        tokens.remove_member(session=session, project_id="p", name="bob")
         assert tokens.members(session=session, project_id="p") == ["ada"]
         assert {(p["kind"], p["name"], tuple(p["projects"])) for p in tokens.principals(session=session)} == {
             ("agent", "a1", ("p",)),
