@@ -111,6 +111,14 @@ class TaskDB(SQLModel, table=True):
     # 005: milestones
     milestone: str | None = Field(default=None, description="Key of the plan milestone the task belongs to")
 
+    # 008: closing without completion
+    closed_reason: str | None = Field(
+        default=None, description="Why the task was closed without being done, e.g. a re-plan dropped it"
+    )
+    released_from: str | None = Field(
+        default=None, description="The agent whose claim that closing released (it is told on its next call)"
+    )
+
     __table_args__ = (
         Index("uq_tasks_plan_code", "plan_id", "code", unique=True),
         Index("ix_tasks_plan_status", "plan_id", "status"),
@@ -162,7 +170,7 @@ class TaskPlanDB(SQLModel, table=True):
     version: int = Field(description="Plan version number")
     status: str = Field(
         default="proposed",
-        description="proposed|accepted|superseded",
+        description="proposed|accepted|superseded (the seed's three values), and rejected",
         sa_column_kwargs=_server_default("proposed"),
     )
     summary: str | None = Field(default=None, description="Plan summary")

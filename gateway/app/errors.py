@@ -66,6 +66,13 @@ class DeliverablesMissing(Conflict):
     status, slug, title = 409, "deliverables-missing", "Deliverables missing"
 
 
+class TaskWithdrawn(DomainError):
+    """The task was closed without being done (a re-plan dropped it, or a user cancelled it): nothing more to do
+    on it; `reason` says why, and the caller's claim on it, if any, was released."""
+
+    status, slug, title = 410, "task-withdrawn", "Task withdrawn"
+
+
 class InvalidInput(DomainError):
     """Well-formed input that breaks a rule; `errors` lists every problem, field by field."""
 

@@ -36,7 +36,7 @@ EVENT_TYPES: dict[str, str] = {
     "plan.proposed": "A new plan version was proposed (by the AI, or by the user as an edit).",
     "plan.accepted": "The user accepted a plan version; it is now the project's active plan.",
     "plan.rejected": "The user rejected a plan version, with a reason.",
-    "plan.superseded": "A plan version was superseded by a newer proposal or acceptance.",
+    "plan.superseded": "A plan version was superseded: the user accepted another version.",
     "task.created": "A task was added outside a plan.",
     "task.updated": "A task's title, description or priority changed.",
     "task.deleted": "A task outside a plan was deleted.",

@@ -4,6 +4,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from gateway.app.errors import TaskWithdrawn
+
 PENDING, IN_PROGRESS, REVIEW, DONE, BLOCKED, CANCELLED = (
     "pending",
     "in_progress",
@@ -25,6 +27,9 @@ class TaskLike(Protocol):
     priority: int
     status: str
     dependencies: str | None
+    id: int | None
+    closed_reason: str | None
+    released_from: str | None
 
 
 def dependency_codes(task: TaskLike) -> list[str]:
@@ -50,3 +55,18 @@ def all_resolved(tasks: Iterable[TaskLike]) -> bool:
     """Every task is done or cancelled, and at least one is done."""
     statuses = [task.status for task in tasks]
     return bool(statuses) and all(status in RESOLVED for status in statuses) and DONE in statuses
+
+
+def ensure_not_withdrawn(task: TaskLike) -> None:
+    """Refuse work on a task closed without being done, saying why (a re-plan dropped it, a user cancelled it)."""
+    if task.status == CANCELLED:
+        reason = task.closed_reason or "It was cancelled."
+        released = f" The claim of {task.released_from} on it was released." if task.released_from else ""
+        raise TaskWithdrawn(
+            f"Task {task.code or task.id} is closed: {reason}{released} Nothing more to do on it; "
+            "claim the next task instead.",
+            task_id=task.id,
+            code=task.code,
+            current_status=task.status,
+            reason=reason,
+        )

@@ -63,12 +63,19 @@ def test_the_same_brief_gives_the_same_plan(client, project):
     assert strip(first) == strip(second)
 
 
-def test_a_new_proposal_supersedes_the_open_one(client, project):
+def test_open_proposals_coexist_and_accepting_one_supersedes_the_rest(client, project):
+    propose(client)
     propose(client)
     propose(client)
     versions = client.get("/api/v1/projects/sc/plans").json()["items"]
-    assert [(v["version"], v["status"]) for v in versions] == [(2, "proposed"), (1, "superseded")]
-    assert versions[1]["decision_reason"] == "Superseded by version 2"
+    assert [(v["version"], v["status"]) for v in versions] == [(3, "proposed"), (2, "proposed"), (1, "proposed")]
+    assert client.get("/api/v1/projects/sc/plans/1").json()["decision_reason"] is None
+    # any open proposal can be accepted, not only the newest
+    accepted = client.post("/api/v1/projects/sc/plans/2/accept")
+    assert accepted.status_code == 200, accepted.text
+    versions = client.get("/api/v1/projects/sc/plans").json()["items"]
+    assert [(v["version"], v["status"]) for v in versions] == [(3, "superseded"), (2, "accepted"), (1, "superseded")]
+    assert versions[0]["decision_reason"] == "Version 2 was accepted instead"
 
 
 def test_revise_applies_structured_edits_and_keeps_the_free_text(client, project):
@@ -211,20 +218,24 @@ def test_accept_activates_the_plan_and_points_at_the_first_ready_task(client, pr
 def test_accepting_a_superseded_or_missing_version_is_refused(client, project):
     propose(client)
     propose(client)
+    client.post("/api/v1/projects/sc/plans/2/accept")
     response = client.post("/api/v1/projects/sc/plans/1/accept")
     assert response.status_code == 409
     assert "superseded" in response.json()["detail"]
     assert client.post("/api/v1/projects/sc/plans/9/accept").status_code == 404
     client.post("/api/v1/projects", json={"id": "other", "name": "Other", "brief": BRIEF})
     assert client.post("/api/v1/projects/other/plans/2/accept").status_code == 404
-    assert client.get("/api/v1/projects/sc").json()["status"] == "consensus"
+    assert client.get("/api/v1/projects/sc").json()["status"] == "active"
 
 
-def test_reject_supersedes_with_the_reason_and_nothing_else(client, project):
+def test_reject_marks_the_version_rejected_with_the_reason_and_nothing_else(client, project):
+    propose(client)
     propose(client)
     response = client.post("/api/v1/projects/sc/plans/1/reject", json={"reason": "Too big"})
     assert response.status_code == 200
-    assert (response.json()["status"], response.json()["decision_reason"]) == ("superseded", "Too big")
+    assert (response.json()["status"], response.json()["decision_reason"]) == ("rejected", "Too big")
+    assert client.get("/api/v1/projects/sc/plans/2").json()["status"] == "proposed"
+    assert client.post("/api/v1/projects/sc/plans/1/accept").status_code == 409
     assert (
         client.post("/api/v1/projects/sc/plans/1/reject", json={"reason": "Again"}).json()["decision_reason"]
         == "Too big"
@@ -374,3 +385,96 @@ def test_free_text_feedback_is_applied_or_refused_never_copied(client):
     assert moved[bosses["code"]]["milestone"] == {"old": "vertical-slice", "new": "alpha"}
     kept = {t["code"]: t["title"] for t in revised["tasks"]}
     assert all(kept[t["code"]] == t["title"] for t in plan["tasks"] if t["code"] in kept), "codes are kept"
+
+
+def _accepted_with_a_started_task(client, agent="agent-b"):
+    """Version 1 accepted, and an agent holding its first ready task, started."""
+    propose(client)
+    client.post("/api/v1/projects/sc/plans/1/accept")
+    task = client.post("/api/v1/projects/sc/tasks/next/claim", json={"agent_id": agent, "start": True}).json()
+    assert task["status"] == "in_progress", task
+    return task
+
+
+def test_a_task_the_accepted_version_drops_is_closed_with_the_reason_never_stranded(client, project, db):
+    held = _accepted_with_a_started_task(client)
+    client.post(
+        "/api/v1/projects/sc/plans/1/revisions", json={"edits": [{"op": "remove", "code": held["code"]}]}
+    ).raise_for_status()
+    client.post("/api/v1/projects/sc/plans/2/accept").raise_for_status()
+    closed = client.get(f"/api/v1/projects/sc/tasks/{held['id']}").json()
+    assert (closed["status"], closed["claimed_by"], closed["lease_expires_at"]) == ("cancelled", None, None)
+    assert closed["closed_reason"].startswith("Cancelled by re-plan: plan version 2")
+    with db.read_session() as session:
+        event = session.exec(select(EventDB).where(EventDB.project_id == "sc", EventDB.type == "task.cancelled")).one()
+    assert '"agent_id": "agent-b"' in event.data.replace('":"', '": "')
+    # the agent's next call tells it why, instead of an unexplained 409
+    response = client.post(
+        f"/api/v1/projects/sc/tasks/{held['id']}/complete", json={"agent_id": "agent-b", "summary": "done"}
+    )
+    assert response.status_code == 410, response.text
+    assert response.json()["type"].endswith("/task-withdrawn")
+    assert "re-plan" in response.json()["detail"]
+    assert "released" in response.json()["detail"]
+    # and it can go on with the next task
+    nxt = client.post("/api/v1/projects/sc/tasks/next/claim", json={"agent_id": "agent-b"})
+    assert nxt.status_code == 200
+    assert nxt.json()["code"] != held["code"]
+
+
+def test_the_task_list_shows_the_accepted_plans_tasks_unless_asked_otherwise(client, project):
+    first = propose(client)
+    client.post("/api/v1/projects/sc/plans/1/accept")
+    propose(client)  # an open proposal that is never accepted
+    extra = client.post("/api/v1/projects/sc/tasks", json={"title": "Outside any plan"}).json()
+    listed = client.get("/api/v1/projects/sc/tasks?status=pending&limit=200").json()["items"]
+    assert {t["plan_id"] for t in listed} == {first["id"], None}
+    assert len(listed) == first["task_count"] + 1
+    assert extra["id"] in {t["id"] for t in listed}
+    second = client.get("/api/v1/projects/sc/tasks?plan_version=2&limit=200").json()["items"]
+    assert {t["plan_id"] for t in second} == {client.get("/api/v1/projects/sc/plans/2").json()["id"]}
+    every = client.get("/api/v1/projects/sc/tasks?all_plans=true&limit=200").json()["items"]
+    assert len(every) == 2 * first["task_count"] + 1
+    assert client.get("/api/v1/projects/sc/tasks?plan_version=9").status_code == 404
+
+
+def test_the_diff_moves_only_tasks_whose_relative_order_changed(client, project):
+    plan = propose(client)
+    codes = [t["code"] for t in plan["tasks"]]
+    new_task = {
+        "title": "Intro cutscene",
+        "description": "A ten-second intro.",
+        "discipline": "design",
+        "acceptance_criteria": ["It plays once"],
+        "estimates": {"story_points": 1, "time_hours": 2},
+        "priority": 2,
+    }
+    client.post(
+        "/api/v1/projects/sc/plans/1/revisions",
+        json={"edits": [{"op": "add", "task": new_task, "after": codes[0]}]},
+    ).raise_for_status()
+    diff = client.get("/api/v1/projects/sc/plans/diff?from=1&to=2").json()
+    assert len(diff["added"]) == 1
+    assert diff["moved"] == []  # every later task shifted by one, none moved
+    # T-001 after T-003 (T-002 follows T-001, its dependency): one task out of order explains the new order
+    free = [t["code"] for t in plan["tasks"] if not t["dependencies"]][:2]
+    client.post(
+        "/api/v1/projects/sc/plans/1/revisions", json={"edits": [{"op": "move", "code": free[0], "after": free[1]}]}
+    ).raise_for_status()
+    moved = client.get("/api/v1/projects/sc/plans/diff?from=1&to=3").json()["moved"]
+    assert len(moved) == 1
+    assert moved[0]["code"] in free
+
+
+def test_patching_part_of_the_brief_keeps_the_rest(client, project):
+    response = client.patch("/api/v1/projects/sc", json={"brief": {"platforms": ["switch"], "art_style": None}})
+    assert response.status_code == 200, response.text
+    brief = response.json()["brief"]
+    assert brief["platforms"] == ["switch"]
+    assert brief["art_style"] is None
+    assert (brief["genre"], brief["engine"], brief["pitch"]) == ("platformer-2d", "godot", BRIEF["pitch"])
+    assert brief["features"] == BRIEF["features"]
+    refused = client.patch("/api/v1/projects/sc", json={"brief": {"scope": "gigantic"}})
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["loc"][:3] == ["body", "brief", "scope"]
+    assert client.get("/api/v1/projects/sc").json()["brief"]["platforms"] == ["switch"]

@@ -245,14 +245,71 @@ def test_split_chains_the_parts(planner: TemplatePlanner, brief: GameBrief, plan
     assert second.dependencies == [controller.code]
     assert third.dependencies == ["T-014"]
     assert second.template_key is None
-    for code in dependents:
+    for code in dependents:  # each waits for exactly one part (which one: see the test below)
         deps = get(revised, code).dependencies
-        assert "T-077" in deps
-        assert controller.code not in deps
+        assert len({controller.code, "T-014", "T-077"} & set(deps)) == 1
     order = codes(revised)
     assert order.index(controller.code) < order.index("T-014") < order.index("T-077")
     assert revised.highest_code == 77
     assert f"split {controller.code} into {controller.code}, T-014, T-077" in revised.notes[-1]
+
+
+def test_split_rewires_each_dependent_to_the_part_it_needs(
+    planner: TemplatePlanner, brief: GameBrief, plan: PlanDraft
+) -> None:
+    keys = by_key(plan)
+    controller = keys["player-controller"].code
+    revised = apply(
+        planner,
+        brief,
+        plan,
+        SplitTask(
+            op="split",
+            code=controller,
+            into=[
+                new_task("Run and jump", description="The player runs and jumps on the ground."),
+                new_task(
+                    "Double jump and wall slide",
+                    description="A second jump in the air, and sliding down walls.",
+                    acceptance_criteria=["A wall slide is slower than a fall"],
+                ),
+                new_task(
+                    "Hazard response",
+                    description="Knock-back, hurt flash and respawn when the player touches spikes or an enemy.",
+                    acceptance_criteria=["Touching spikes knocks the player back"],
+                ),
+            ],
+        ),
+    )
+    second, third = codes(revised)[codes(revised).index(controller) + 1 : codes(revised).index(controller) + 3]
+    waits_for = {key: get(revised, keys[key].code).dependencies for key in ("camera", "hud", "core-sfx")}
+    # camera, HUD and sound effects need the basic movement, not the double jump at the end of the chain
+    for key, deps in waits_for.items():
+        assert controller in deps, key
+        assert second not in deps, key
+        assert third not in deps, key
+    # the hazards task talks about spikes, enemies and respawning: the part that provides that
+    hazards = get(revised, keys["hazards-enemies"].code).dependencies
+    assert third in hazards
+    assert controller not in hazards
+
+
+def test_a_revision_drops_the_cap_note_once_the_plan_is_under_the_cap(planner: TemplatePlanner) -> None:
+    big = GameBrief(
+        title="Everything",
+        genre="platformer-2d",
+        engine="godot",
+        features=["multiplayer", "save-system", "localisation", "leaderboards", "achievements", "accessibility"],
+    )
+    plan = planner.propose(PlanningRequest(brief=big))
+    assert len(plan.tasks) == 40
+    assert any(note.startswith("The plan is capped at 40 tasks") for note in plan.notes)
+    leaves = [t.code for t in plan.tasks if not any(t.code in o.dependencies for o in plan.tasks)]
+    still_full = apply(planner, big, plan, EditTask(op="edit", code=leaves[0], changes=TaskChanges(priority=5)))
+    assert any(note.startswith("The plan is capped at 40 tasks") for note in still_full.notes)
+    smaller = apply(planner, big, plan, *(RemoveTask(op="remove", code=code) for code in leaves[:3]))
+    assert len(smaller.tasks) == 37
+    assert not any("capped" in note for note in smaller.notes), smaller.notes
 
 
 def test_split_refusals(planner: TemplatePlanner, brief: GameBrief, plan: PlanDraft) -> None:

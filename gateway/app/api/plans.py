@@ -66,7 +66,7 @@ def propose_plan(
 ) -> PlanRead:
     """Ask the AI to propose a plan from the project's brief (the next version).
 
-    Any open proposal is superseded; a project in draft moves to consensus.
+    Other open proposals stay open (any of them can be accepted); a project in draft moves to consensus.
     """
     plan = plans.propose(session=session, project_id=project_id, planner=(data or ProposeRequest()).planner)
     return read_plan(session, plan, response)
@@ -150,13 +150,14 @@ def edit_plan(
 def accept_plan(project_id: ProjectId, version: Version, session: SessionDep) -> PlanRead:
     """Accept a version: it becomes the active plan and the project goes active (repeating it is harmless).
 
-    The previous accepted version and any open proposals are superseded; tasks keep their progress by code.
+    The previous accepted version and the other open proposals are superseded; tasks keep their progress by
+    code, and a task the new version drops is cancelled with the reason (its claim released).
     """
     return read_plan(session, plans.accept(session=session, project_id=project_id, version=version))
 
 
 @router.post("/{version}/reject", response_model=PlanRead, responses=problems(404, 409, 422))
 def reject_plan(project_id: ProjectId, version: Version, data: RejectRequest, session: SessionDep) -> PlanRead:
-    """Reject a proposed version with a reason (repeating it is harmless)."""
+    """Reject a proposed version with a reason: its status becomes `rejected` (repeating it is harmless)."""
     plan = plans.reject(session=session, project_id=project_id, version=version, reason=data.reason)
     return read_plan(session, plan)

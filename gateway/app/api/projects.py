@@ -61,7 +61,12 @@ def get_project(project_id: ProjectId, session: ReadSessionDep) -> ProjectRead:
 
 @router.patch("/{project_id}", response_model=ProjectRead, responses=problems(404, 413, 422))
 def update_project(project_id: ProjectId, data: ProjectUpdate, session: SessionDep) -> ProjectRead:
-    """Change a project's name or description."""
+    """Change a project's name, description, review rule or part of its brief (merged, not replaced).
+
+    Fields left out keep their value. `brief` is a JSON Merge Patch of the current brief: `{"brief":
+    {"platforms": ["switch"]}}` changes the platforms and keeps the genre, engine and the rest; `null` resets a
+    field to its default. The merged brief is validated as a whole (422 and nothing changes otherwise).
+    """
     return ProjectRead.model_validate(projects.update(session=session, project_id=project_id, data=data))
 
 

@@ -52,11 +52,28 @@ def list_tasks(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
     status: Annotated[str | None, Query(max_length=32, description="Only tasks in this status")] = None,
-    plan_id: Annotated[int | None, Query(ge=1, le=DB_INT_MAX, description="Only tasks of this plan version")] = None,
+    plan_id: Annotated[
+        int | None, Query(ge=1, le=DB_INT_MAX, description="Only tasks of the plan version with this id")
+    ] = None,
+    plan_version: Annotated[
+        int | None, Query(ge=1, le=DB_INT_MAX, description="Only tasks of this plan version (by number)")
+    ] = None,
+    all_plans: Annotated[bool, Query(description="Tasks of every plan version, not only the accepted one")] = False,
 ) -> TaskPage:
-    """List a project's tasks in creation order, one page at a time."""
+    """List a project's tasks in creation order, one page at a time: by default the accepted plan's tasks.
+
+    Tasks added outside any plan are listed with them; other versions' tasks only when asked for (`plan_version`,
+    `plan_id` or `all_plans`).
+    """
     page = tasks.list_(
-        session=session, project_id=project_id, limit=limit, cursor=cursor, status=status, plan_id=plan_id
+        session=session,
+        project_id=project_id,
+        limit=limit,
+        cursor=cursor,
+        status=status,
+        plan_id=plan_id,
+        plan_version=plan_version,
+        all_plans=all_plans,
     )
     return TaskPage(items=[TaskRead.model_validate(t) for t in page.items], next_cursor=page.next_cursor)
 
@@ -88,7 +105,7 @@ def delete_task(project_id: ProjectId, task_id: TaskId, session: SessionDep) -> 
 
 # --- Work on a task (claims, leases and transitions) ------------------------------------------------------
 
-TRANSITION_PROBLEMS = problems(404, 409, 422)
+TRANSITION_PROBLEMS = problems(404, 409, 410, 422)
 
 
 @router.post(
@@ -99,12 +116,17 @@ def claim_next_task(
 ) -> TaskRead | Response:
     """Claim the next ready task: highest priority, then lowest idx, dependencies done (204 when none is ready).
 
-    An agent token claims for its agent; `agent_id`, when given, must be that agent.
+    An agent token claims for its agent; `agent_id`, when given, must be that agent. With `start`, the task is
+    started in the same transaction (what an agent usually wants).
     """
     data = data or ClaimRequest()
     agent = acting_agent(db, caller, data.agent_id) or caller.name
     task = task_execution.claim_next(
-        session=session, project_id=project_id, agent_id=agent, lease_seconds=data.lease_seconds
+        session=session,
+        project_id=project_id,
+        agent_id=agent,
+        lease_seconds=data.lease_seconds,
+        start=data.start,
     )
     if task is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -120,7 +142,7 @@ def claim_task(
     caller: CallerDep,
     data: ClaimRequest | None = None,
 ) -> TaskRead:
-    """Claim a ready task for an agent, or renew the agent's claim (a lease)."""
+    """Claim a ready task for an agent, or renew the agent's claim (a lease); with `start`, start it too."""
     data = data or ClaimRequest()
     task = task_execution.claim(
         session=session,
@@ -128,6 +150,7 @@ def claim_task(
         task_id=task_id,
         agent_id=acting_agent(db, caller, data.agent_id) or caller.name,
         lease_seconds=data.lease_seconds,
+        start=data.start,
     )
     return TaskRead.model_validate(task)
 

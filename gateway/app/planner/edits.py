@@ -32,7 +32,15 @@ from gateway.app.planner.models import (
     SplitTask,
     TaskDraft,
 )
-from gateway.app.planner.template import Blueprint, blueprint, resolve_brief, stable_order, summarise
+from gateway.app.planner.template import (
+    CAP_NOTE,
+    MAX_TASKS,
+    Blueprint,
+    blueprint,
+    resolve_brief,
+    stable_order,
+    summarise,
+)
 from gateway.app.planner.validation import engine_of
 
 REVISION = "Revision: "
@@ -272,7 +280,7 @@ def _split(plan: WorkingPlan, edit: SplitTask, check: _Checker) -> None:
             fields["dependencies"] = _dedupe([codes[k - 1], *part.dependencies])
         fields["dependencies"] = [d for d in fields["dependencies"] if d != code]
         pieces[code] = fields
-    plan.redirect(edit.code, codes[-1], skip=set(codes))
+    _rewire_dependents(plan, edit.code, codes, pieces)
     plan.tasks.update(pieces)
     position = plan.order.index(edit.code)
     plan.order[position : position + 1] = codes
@@ -285,6 +293,95 @@ def _part_milestone(plan: WorkingPlan, code: str, fields: dict[str, Any], origin
         plan.pinned.add(code)
     else:
         fields["milestone"] = original.get("milestone")
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+_COMMON_WORDS = frozenset(
+    {
+        "player",
+        "game",
+        "a",
+        "an",
+        "and",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "with",
+        "into",
+        "from",
+        "by",
+        "at",
+        "or",
+        "as",
+        "is",
+        "are",
+        "be",
+        "it",
+        "its",
+        "this",
+        "that",
+        "each",
+        "all",
+        "any",
+        "task",
+        "tasks",
+        "make",
+        "add",
+        "adds",
+        "build",
+        "builds",
+        "use",
+        "uses",
+        "using",
+        "first",
+        "then",
+        "than",
+        "when",
+        "can",
+        "must",
+        "should",
+    }
+)
+
+
+def _words(*texts: Any) -> set[str]:
+    """The meaningful words of some texts (lists and objects searched too), plurals folded: walls → wall."""
+    found: set[str] = set()
+    for text in texts:
+        if isinstance(text, str):
+            words = (w for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _COMMON_WORDS)
+            found |= {w[:-1] if w.endswith("s") and not w.endswith("ss") else w for w in words}
+        elif isinstance(text, dict):
+            found |= _words(*text.values())
+        elif isinstance(text, list):
+            found |= _words(*text)
+    return found
+
+
+def _providing_part(dependent: dict[str, Any], codes: list[str], pieces: dict[str, dict[str, Any]]) -> str:
+    """The part of a split a dependent waits for: the last part whose own words (title, deliverables; only words
+    that set it apart from the other parts) the dependent's text names, since parts are chained and that one
+    comes after every other it names; else the first part, which keeps the code and with it what the task was
+    first about. Waiting for a later part than needed would hold the dependent back for nothing."""
+    wanted = _words(dependent["title"], dependent["description"], dependent["acceptance_criteria"])
+    own = {code: _words(pieces[code]["title"], pieces[code]["deliverables"]) for code in codes}
+    named = [
+        code
+        for code in codes
+        if wanted & (own[code] - set().union(*(words for other, words in own.items() if other != code)))
+    ]
+    return named[-1] if named else codes[0]
+
+
+def _rewire_dependents(plan: WorkingPlan, split: str, codes: list[str], pieces: dict[str, dict[str, Any]]) -> None:
+    """Each task that waited for the split task waits for the part that provides what it needs."""
+    for dependent in [code for code, task in plan.tasks.items() if split in task["dependencies"]]:
+        if dependent not in codes:
+            provider = _providing_part(plan.tasks[dependent], codes, pieces)
+            plan.redirect(split, provider, skip=set(codes) | (plan.tasks.keys() - {dependent}))
 
 
 def _merge(plan: WorkingPlan, edit: MergeTasks, check: _Checker) -> None:
@@ -629,9 +726,15 @@ def revise(*, previous: PlanDraft, brief: GameBrief, feedback: Feedback | None, 
     )
 
 
+def _still_true(note: str, order: list[str]) -> bool:
+    """Whether a note written when the plan was generated still describes it after the edits."""
+    # "The plan is capped at 40 tasks; left out …" is false once edits bring the plan under the cap.
+    return not (note.startswith(CAP_NOTE) and len(order) < MAX_TASKS)
+
+
 def _revision_notes(plan: WorkingPlan, order: list[str], count: int, feedback: Feedback | None) -> list[str]:
-    """The plan's generation notes plus what this revision did, and did not, do."""
-    notes = list(plan.generation_notes)
+    """The plan's generation notes that still hold for the revised plan, plus what this revision did and did not do."""
+    notes = [note for note in plan.generation_notes if _still_true(note, order)]
     if count:
         plural = "s" if count != 1 else ""
         notes.append(f"{REVISION}applied {count} structured edit{plural}: {'; '.join(plan.labels)}.")

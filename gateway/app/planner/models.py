@@ -411,7 +411,11 @@ class MoveTask(BaseModel):
 
 
 class SplitTask(BaseModel):
-    """Split a task into chained parts; the first keeps the code, the last takes over its dependents."""
+    """Split a task into chained parts; the first keeps the code, and each dependent waits for the part it needs.
+
+    A dependent is rewired to the part whose title and deliverables its title, description and acceptance criteria
+    name (words only that part has); when none is named, to the first part (which keeps the code).
+    """
 
     model_config = ConfigDict(
         extra="forbid",

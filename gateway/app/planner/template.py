@@ -46,6 +46,7 @@ from gateway.app.planner.validation import engine_of, ensure_valid
 
 MIN_TASKS = 12
 MAX_TASKS = 40
+CAP_NOTE = "The plan is capped at "  # how the note on tasks left out by the cap begins
 MAX_TOOLS = 10
 SCOPE_RANK = {scope: rank for rank, scope in enumerate(SCOPES)}
 DISCIPLINE_RANK = {discipline: rank for rank, discipline in enumerate(DISCIPLINES)}
@@ -636,7 +637,7 @@ def blueprint(context: BriefContext) -> Blueprint:
     if dropped:
         titles = _join([f"'{fill(spec.title, context.tokens, where=spec.key)}'" for spec in dropped])
         notes.append(
-            f"The plan is capped at {MAX_TASKS} tasks; left out the least urgent "
+            f"{CAP_NOTE}{MAX_TASKS} tasks; left out the least urgent "
             f"tasks: {titles}. Add them back with an 'add' edit when there is room."
         )
     by_key = {spec.key: spec for spec in included}

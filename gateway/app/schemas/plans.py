@@ -9,7 +9,7 @@ from gateway.app.planner import Edit, Feedback, Milestone, PlanDraft
 from gateway.app.schemas.common import InputModel, OutputModel
 from gateway.app.schemas.tasks import TaskRead
 
-PlanStatus = Literal["proposed", "accepted", "superseded"]
+PlanStatus = Literal["proposed", "accepted", "superseded", "rejected"]
 
 _SUMMARY_EXAMPLE = {
     "id": 3,
@@ -40,7 +40,10 @@ class PlanSummary(OutputModel):
     id: int
     project_id: str
     version: int
-    status: PlanStatus
+    status: PlanStatus = Field(
+        description="proposed (open: any open proposal can be accepted), accepted (the active plan), superseded "
+        "(another version was accepted), rejected (a user turned it down)"
+    )
     created_by: str = Field(description="ai, user or system")
     summary: str | None
     based_on_version: int | None = Field(description="The version this one was revised or edited from")

@@ -69,13 +69,25 @@ class ProjectCreate(InputModel):
 
 
 class ProjectUpdate(InputModel):
-    """Fields to change; those left out keep their value."""
+    """Fields to change; those left out keep their value. `brief` is merged into the current brief."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"description": "Now with co-op."}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"description": "Now with co-op."},
+                {"brief": {"platforms": ["windows", "switch"], "art_style": None}},
+            ]
+        }
+    )
 
     name: Name | None = None
     description: Description | None = None
-    brief: GameBrief | None = Field(default=None, description="Replaces the brief; the next proposal uses it")
+    brief: dict[str, Any] | None = Field(
+        default=None,
+        description="Part of the brief to change, merged into the current one (JSON Merge Patch, RFC 7386): each "
+        "field given replaces its value, `null` resets a field to its default, fields left out are kept. The "
+        "result must be a valid brief (see ProjectCreate.brief); the next proposal uses it.",
+    )
     require_review: bool | None = None
 
     _not_null = field_validator("name", "brief", "require_review")(not_null)

@@ -88,6 +88,9 @@ class TaskRead(OutputModel):
     milestone: str | None = Field(default=None, description="Key of the plan milestone the task belongs to")
     summary: str | None = Field(description="What the task delivered (set on completion)")
     blocked_reason: str | None
+    closed_reason: str | None = Field(
+        default=None, description="Why the task was closed without being done (e.g. cancelled by a re-plan)"
+    )
     claimed_by: str | None = Field(description="The agent holding the task's lease")
     lease_expires_at: datetime | None
     started_at: datetime | None
@@ -125,10 +128,16 @@ Reason = Annotated[str, Field(min_length=1, max_length=4000)]
 class ClaimRequest(InputModel):
     """An agent claims a task (or renews its claim) for a while."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"agent_id": "claude-code-1", "lease_seconds": 900}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"agent_id": "claude-code-1", "lease_seconds": 900, "start": True}]}
+    )
 
     agent_id: AgentId | None = None
     lease_seconds: LeaseSeconds = 900
+    start: bool = Field(
+        default=False,
+        description="Also start the task in the same transaction (claim and start succeed or fail together)",
+    )
 
 
 class ReleaseRequest(InputModel):

@@ -11,7 +11,7 @@ import anyio
 import anyio.to_thread
 from sqlmodel import Session, col, select, text
 
-from gateway.app import outbox
+from gateway.app import outbox, task_states
 from gateway.app.db import ArtifactDB, DatabaseManager, ProjectDB, utc_now
 from gateway.app.errors import Conflict, InvalidInput, NotFound
 from gateway.app.logging import get_logger
@@ -59,12 +59,13 @@ def _check_task(session: Session, project_id: str, task_id: int | None) -> None:
     if task_id is None:
         return
     try:
-        lookups.get_task(session=session, project_id=project_id, task_id=task_id)
+        task = lookups.get_task(session=session, project_id=project_id, task_id=task_id)
     except NotFound:
         raise InvalidInput(
             f"Task {task_id} is not a task of project {project_id!r}.",
             errors=[{"loc": ["body", "task_id"], "msg": "no such task in this project", "type": "unknown_task"}],
         ) from None
+    task_states.ensure_not_withdrawn(task)  # a file handed in for a dropped task would satisfy nothing
 
 
 def create(*, session: Session, project_id: str, data: ArtifactCreate) -> ArtifactDB:

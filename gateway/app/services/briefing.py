@@ -36,6 +36,18 @@ def resolve_task(session: Session, *, project_id: str, ref: str | int | None) ->
             select(TaskDB).where(TaskDB.plan_id == project.active_plan_id, TaskDB.code == text.upper())
         ).first()
     if task is None:
+        # A code the accepted plan dropped still names the task it closed: whoever held it learns why.
+        task = session.exec(
+            select(TaskDB)
+            .where(
+                TaskDB.project_id == project_id,
+                TaskDB.code == text.upper(),
+                TaskDB.status == task_states.CANCELLED,
+                col(TaskDB.closed_reason).is_not(None),
+            )
+            .order_by(col(TaskDB.id).desc())
+        ).first()
+    if task is None:
         raise NotFound(f"No task {text!r} in the accepted plan of {project_id!r}.", resource="task", id=text)
     return task
 
@@ -46,7 +58,7 @@ def progress(session: Session, project: ProjectDB) -> dict[str, Any]:
     if project.active_plan_id is None:
         versions = plans.list_versions(session=session, project_id=project.id)
         summary["plan"] = None
-        summary["open_proposal"] = next((p.version for p in versions if p.status == plans.PROPOSED), None)
+        summary["open_proposals"] = sorted(p.version for p in versions if p.status == plans.PROPOSED)
         return summary
     plan_tasks = session.exec(select(TaskDB).where(TaskDB.plan_id == project.active_plan_id)).all()
     counts: dict[str, int] = {}

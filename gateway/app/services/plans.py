@@ -28,12 +28,14 @@ from gateway.app.planner import (
     get_planner,
     load_catalogue,
 )
-from gateway.app.services import contexts, projects
+from gateway.app.services import contexts, projects, task_execution
 
 log = get_logger(__name__)
 T = TypeVar("T")
 
-PROPOSED, ACCEPTED, SUPERSEDED = "proposed", "accepted", "superseded"
+# The seed's three statuses, and `rejected` for a version a user turned down (superseded is what acceptance
+# of another version does to the rest).
+PROPOSED, ACCEPTED, SUPERSEDED, REJECTED = "proposed", "accepted", "superseded", "rejected"
 _ATTEMPTS = 5
 # Task fields a plan version defines (and a diff compares); JSON columns are stored as text.
 JSON_FIELDS = ("acceptance_criteria", "deliverables", "estimates", "dependencies", "mcp_tools")
@@ -161,7 +163,11 @@ def active(*, session: Session, project_id: str) -> TaskPlanDB:
 
 
 def diff(*, session: Session, project_id: str, from_version: int, to_version: int) -> dict[str, Any]:
-    """Task-by-task differences between two versions: added, removed, changed fields, moved."""
+    """Task-by-task differences between two versions: added, removed, changed fields, moved.
+
+    `moved` lists only the tasks whose order relative to the others changed (the fewest that explain the new
+    order); a task that merely shifted because another was added or removed before it did not move.
+    """
     old = get(session=session, project_id=project_id, version=from_version)
     new = get(session=session, project_id=project_id, version=to_version)
     return diff_tasks(tasks_of(session=session, plan=old), tasks_of(session=session, plan=new)) | {
@@ -204,6 +210,12 @@ def diff_tasks(old_tasks: list[TaskDB], new_tasks: list[TaskDB]) -> dict[str, An
     added = [{"code": t.code, "title": t.title, "idx": t.idx} for t in new_tasks if t.code not in old_by_code]
     removed = [{"code": t.code, "title": t.title, "idx": t.idx} for t in old_tasks if t.code not in new_by_code]
     changed, moved = [], []
+    in_order = set(
+        _longest_common_subsequence(
+            [t.code for t in sorted(old_tasks, key=lambda t: t.idx) if t.code in new_by_code],
+            [t.code for t in sorted(new_tasks, key=lambda t: t.idx) if t.code in old_by_code],
+        )
+    )
     for task in new_tasks:
         before = old_by_code.get(task.code)
         if before is None:
@@ -216,20 +228,31 @@ def diff_tasks(old_tasks: list[TaskDB], new_tasks: list[TaskDB]) -> dict[str, An
         }
         if fields:
             changed.append({"code": task.code, "title": task.title, "fields": fields})
-        if before.idx != task.idx:
+        if task.code not in in_order:
             moved.append({"code": task.code, "title": task.title, "from_idx": before.idx, "to_idx": task.idx})
     return {"added": added, "removed": removed, "changed": changed, "moved": moved}
 
 
+def _longest_common_subsequence(first: list[T], second: list[T]) -> list[T]:
+    """The longest run of items both lists have in the same relative order: whatever is outside it moved."""
+    lengths = [[0] * (len(second) + 1) for _ in range(len(first) + 1)]
+    for i, a in enumerate(first):
+        for j, b in enumerate(second):
+            lengths[i + 1][j + 1] = lengths[i][j] + 1 if a == b else max(lengths[i][j + 1], lengths[i + 1][j])
+    common: list[T] = []
+    i, j = len(first), len(second)
+    while i and j:
+        if first[i - 1] == second[j - 1]:
+            common.append(first[i - 1])
+            i, j = i - 1, j - 1
+        elif lengths[i - 1][j] >= lengths[i][j - 1]:
+            i -= 1
+        else:
+            j -= 1
+    return common[::-1]
+
+
 # --- Writing --------------------------------------------------------------------------------------------
-
-
-def _supersede_open_proposals(session: Session, project: ProjectDB, *, by_version: int, actor: str) -> None:
-    open_ones = session.exec(
-        select(TaskPlanDB).where(TaskPlanDB.project_id == project.id, TaskPlanDB.status == PROPOSED)
-    ).all()
-    for plan in open_ones:
-        _supersede(session, project, plan, reason=f"Superseded by version {by_version}", actor=actor)
 
 
 def _supersede(session: Session, project: ProjectDB, plan: TaskPlanDB, *, reason: str, actor: str) -> None:
@@ -257,7 +280,7 @@ def _write_version(
     based_on: TaskPlanDB | None = None,
     feedback: Feedback | None = None,
 ) -> TaskPlanDB:
-    """Validate a draft and store it as the project's next version, superseding open proposals."""
+    """Validate a draft and store it as the project's next version; other open proposals stay open."""
     if draft.template is None and based_on is not None:
         # A user's whole plan keeps the template (and so the engine) of the version it was written from.
         base = json.loads(based_on.details or "{}")
@@ -265,7 +288,6 @@ def _write_version(
     ensure_valid(draft, load_catalogue(), engine=engine_of(draft))
     latest = session.exec(select(func.max(TaskPlanDB.version)).where(TaskPlanDB.project_id == project.id)).one()
     version = (latest or 0) + 1
-    _supersede_open_proposals(session, project, by_version=version, actor=actor)
     plan = TaskPlanDB(
         project_id=project.id,
         version=version,
@@ -428,6 +450,10 @@ def _carry_progress(session: Session, old_tasks: list[TaskDB], new_tasks: list[T
             for name in CARRIED:
                 setattr(task, name, getattr(before, name))
             session.add(task)
+            # The claim moved with the code: the superseded row no longer holds one (nor expires one later).
+            before.claimed_by = None
+            before.lease_expires_at = None
+            session.add(before)
     for artifact in session.exec(select(ArtifactDB).where(col(ArtifactDB.task_id).in_(pairs))).all():
         artifact.task_id = pairs[artifact.task_id].id  # type: ignore[index]
         session.add(artifact)
@@ -451,6 +477,22 @@ def _carry_progress(session: Session, old_tasks: list[TaskDB], new_tasks: list[T
             summary=f"Carried over from task {old_context.task_id} of the previous accepted plan",
             limit_size=False,
         )
+
+
+def _withdraw_dropped(
+    session: Session, project: ProjectDB, old_tasks: list[TaskDB], new_tasks: list[TaskDB], *, version: int, actor: str
+) -> None:
+    """Close each open task of the old plan that the new one no longer has: never left claimed and in progress."""
+    kept = {task.code for task in new_tasks}
+    for task in old_tasks:
+        if task.code not in kept and task.status not in task_states.RESOLVED:
+            task_execution.withdraw(
+                session,
+                project,
+                task,
+                reason=f"Cancelled by re-plan: plan version {version}, accepted by {actor}, no longer has {task.code}.",
+                actor=actor,
+            )
 
 
 def accept(*, session: Session, project_id: str, version: int, actor: str = "user") -> TaskPlanDB:
@@ -484,6 +526,7 @@ def accept(*, session: Session, project_id: str, version: int, actor: str = "use
     old_tasks = tasks_of(session=session, plan=previous) if previous is not None else []
     if old_tasks:
         _carry_progress(session, old_tasks, new_tasks, project=project)
+        _withdraw_dropped(session, project, old_tasks, new_tasks, version=version, actor=actor)
     project.active_plan_id = plan.id
     outbox.record(
         session,
@@ -519,14 +562,20 @@ def reject(*, session: Session, project_id: str, version: int, reason: str, acto
     """The user rejects a proposed version, with a reason; nothing else changes. Repeating it is harmless."""
     project = projects.lock(session=session, project_id=project_id)
     plan = get(session=session, project_id=project_id, version=version)
-    if plan.status == SUPERSEDED:
+    if plan.status == REJECTED:
         return plan
     if plan.status == ACCEPTED:
         raise Conflict(
             f"Version {version} is the accepted plan: propose or edit a new version instead of rejecting it.",
             plan_status=plan.status,
         )
-    plan.status = SUPERSEDED
+    if plan.status != PROPOSED:
+        raise Conflict(
+            f"Version {version} is {plan.status} ({plan.decision_reason}): only a proposed version can be rejected.",
+            plan_status=plan.status,
+            reason=plan.decision_reason,
+        )
+    plan.status = REJECTED
     plan.decision_reason = reason
     plan.decided_at = utc_now()
     session.add(plan)

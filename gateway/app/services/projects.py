@@ -1,13 +1,16 @@
 """Projects: create, read, list, update and delete; each call is one transaction."""
 
+import json
 import re
 import unicodedata
+from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import and_, delete, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from gateway.app import outbox
+from gateway.app import jsondoc, outbox
 from gateway.app.db import (
     ArtifactDB,
     ContextDB,
@@ -19,7 +22,7 @@ from gateway.app.db import (
     TokenProjectDB,
     utc_now,
 )
-from gateway.app.errors import AlreadyExists
+from gateway.app.errors import AlreadyExists, InvalidInput
 from gateway.app.logging import get_logger
 from gateway.app.planner import GameBrief, game_defaults
 from gateway.app.schemas.common import decode_cursor, encode_cursor
@@ -170,11 +173,11 @@ def list_(
 
 
 def update(*, session: Session, project_id: str, data: ProjectUpdate) -> ProjectDB:
-    """Change a project's name or description."""
+    """Change a project's name, description, review rule, or part of its brief (merged into the current one)."""
     project = get(session=session, project_id=project_id)
     changes = data.model_dump(exclude_unset=True)
     if "brief" in changes:
-        changes["brief"] = data.brief.model_dump_json()  # type: ignore[union-attr]
+        changes["brief"] = _merged_brief(project, changes["brief"])
     for field, value in changes.items():
         setattr(project, field, value)
     if changes:
@@ -186,6 +189,20 @@ def update(*, session: Session, project_id: str, data: ProjectUpdate) -> Project
         session.commit()
         log.info("project updated", project_id=project_id, fields=sorted(changes))
     return project
+
+
+def _merged_brief(project: ProjectDB, patch: dict[str, Any]) -> str:
+    """The project's brief with a merge patch applied, validated as a whole (fields left out are kept)."""
+    current = json.loads(project.brief) if project.brief else {"title": project.name}
+    try:
+        brief = GameBrief.model_validate(jsondoc.merge_patch(current, patch))
+    except ValidationError as exc:
+        errors = [
+            {"loc": ["body", "brief", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        raise InvalidInput("The brief would not be valid with these changes.", errors=errors) from None
+    return brief.model_dump_json()
 
 
 def delete_(*, session: Session, project_id: str, store: BlobStore | None = None) -> None:

@@ -149,15 +149,50 @@ def reap_expired_leases(session: Session, project: ProjectDB) -> list[TaskDB]:
     return list(expired)
 
 
-def _begin(session: Session, project_id: str, task_id: int | None = None) -> tuple[ProjectDB, TaskDB | None]:
+def _begin(
+    session: Session, project_id: str, task_id: int | None = None, *, withdrawn_ok: bool = False
+) -> tuple[ProjectDB, TaskDB | None]:
     project = projects.lock(session=session, project_id=project_id)
     if reap_expired_leases(session, project):
         session.flush()
         _advance(session, project, "system")
     task = tasks.get(session=session, project_id=project_id, task_id=task_id) if task_id is not None else None
     if task is not None:
+        if not withdrawn_ok:
+            task_states.ensure_not_withdrawn(task)
         _workable(session, project, task)
     return project, task
+
+
+def withdraw(session: Session, project: ProjectDB, task: TaskDB, *, reason: str, actor: str) -> None:
+    """Close a task that is no longer part of the work (inside the caller's transaction): cancelled with the reason,
+    its claim released, its holder remembered so that the agent is told on its next call."""
+    holder = task.claimed_by
+    task.status = task_states.CANCELLED
+    task.closed_reason = reason
+    task.released_from = holder
+    task.claimed_by = None
+    task.lease_expires_at = None
+    task.updated_at = utc_now()
+    session.add(task)
+    _record(session, project, task, "task.cancelled", actor, reason=reason, agent_id=holder)
+    log.info("task withdrawn", project_id=project.id, task_id=task.id, agent_id=holder, reason=reason)
+
+
+def withdrawn_from(session: Session, *, project: ProjectDB, agent_id: str) -> list[TaskDB]:
+    """The tasks the latest re-plan took from this agent (what it must be told about)."""
+    if project.active_plan_id is None:
+        return []
+    plan = session.get(TaskPlanDB, project.active_plan_id)
+    since = plan.decided_at if plan is not None else None
+    statement = select(TaskDB).where(
+        TaskDB.project_id == project.id,
+        TaskDB.released_from == agent_id,
+        TaskDB.status == task_states.CANCELLED,
+    )
+    if since is not None:
+        statement = statement.where(col(TaskDB.updated_at) >= since)
+    return list(session.exec(statement.order_by(col(TaskDB.id))).all())
 
 
 def _advance(session: Session, project: ProjectDB, actor: str) -> None:
@@ -422,7 +457,7 @@ def approve(*, session: Session, project_id: str, task_id: int) -> TaskDB:
 
 def reopen(*, session: Session, project_id: str, task_id: int, reason: str | None = None) -> TaskDB:
     """Take back a completion (or a cancellation): the task is pending again and the project not completed."""
-    project, task = _begin(session, project_id, task_id)
+    project, task = _begin(session, project_id, task_id, withdrawn_ok=True)
     assert task is not None
     allowed = (task_states.DONE, task_states.REVIEW, task_states.CANCELLED)
     if task.status not in allowed:
@@ -431,6 +466,8 @@ def reopen(*, session: Session, project_id: str, task_id: int, reason: str | Non
     task.status = task_states.PENDING
     task.started_at = None
     task.completed_at = None
+    task.closed_reason = None
+    task.released_from = None
     task.updated_at = utc_now()
     session.add(task)
     _record(session, project, task, "task.reopened", "user", reason=reason)
@@ -444,18 +481,20 @@ def reopen(*, session: Session, project_id: str, task_id: int, reason: str | Non
 
 def cancel(*, session: Session, project_id: str, task_id: int, reason: str | None = None) -> TaskDB:
     """Drop a task from the work (it no longer holds up the tasks that depend on it)."""
-    project, task = _begin(session, project_id, task_id)
+    project, task = _begin(session, project_id, task_id, withdrawn_ok=True)
     assert task is not None
     if task.status in (task_states.DONE, task_states.CANCELLED):
         raise _illegal(
             task, "cancel", (task_states.PENDING, task_states.IN_PROGRESS, task_states.REVIEW, task_states.BLOCKED)
         )
     task.status = task_states.CANCELLED
+    task.closed_reason = f"Cancelled by a user: {reason}" if reason else "Cancelled by a user."
+    task.released_from = task.claimed_by
     task.claimed_by = None
     task.lease_expires_at = None
     task.updated_at = utc_now()
     session.add(task)
-    _record(session, project, task, "task.cancelled", "user", reason=reason)
+    _record(session, project, task, "task.cancelled", "user", reason=reason, agent_id=task.released_from)
     session.flush()
     _advance(session, project, "user")
     contexts.on_progress(session, project=project, summary=f"{task.code or task.title} cancelled", actor="user")

@@ -1,11 +1,11 @@
 """Tasks of a project: the baseline create, read, list, update and delete."""
 
-from sqlalchemy import delete
-from sqlmodel import Session, select
+from sqlalchemy import delete, or_
+from sqlmodel import Session, col, select
 
 from gateway.app import outbox
-from gateway.app.db import ArtifactDB, ContextDB, TaskDB, utc_now
-from gateway.app.errors import Conflict
+from gateway.app.db import ArtifactDB, ContextDB, TaskDB, TaskPlanDB, utc_now
+from gateway.app.errors import Conflict, NotFound
 from gateway.app.logging import get_logger
 from gateway.app.schemas.tasks import TaskCreate, TaskUpdate
 from gateway.app.services import lookups
@@ -39,14 +39,34 @@ def list_(
     cursor: str | None = None,
     status: str | None = None,
     plan_id: int | None = None,
+    plan_version: int | None = None,
+    all_plans: bool = False,
 ) -> Page[TaskDB]:
-    """A page of the project's tasks, in creation order, optionally filtered."""
-    lookups.get_project(session=session, project_id=project_id)
+    """A page of the project's tasks, in creation order, optionally filtered.
+
+    By default the accepted plan's tasks (and tasks added outside any plan): a version's tasks only when asked
+    for by `plan_id` or `plan_version`, every version's with `all_plans`.
+    """
+    project = lookups.get_project(session=session, project_id=project_id)
     statement = select(TaskDB).where(TaskDB.project_id == project_id)
     if status is not None:
         statement = statement.where(TaskDB.status == status)
-    if plan_id is not None:
+    if plan_version is not None:
+        plan = session.exec(
+            select(TaskPlanDB).where(TaskPlanDB.project_id == project_id, TaskPlanDB.version == plan_version)
+        ).first()
+        if plan is None:
+            raise NotFound(
+                f"Project {project_id!r} has no plan version {plan_version}.", resource="plan", id=plan_version
+            )
+        statement = statement.where(TaskDB.plan_id == plan.id)
+    elif plan_id is not None:
         statement = statement.where(TaskDB.plan_id == plan_id)
+    elif not all_plans:
+        outside = col(TaskDB.plan_id).is_(None)
+        statement = statement.where(
+            or_(outside, TaskDB.plan_id == project.active_plan_id) if project.active_plan_id else outside
+        )
     return page_by_id(session, statement, TaskDB.id, limit=limit, cursor=cursor)
 
 
