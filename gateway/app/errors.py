@@ -88,6 +88,12 @@ class PreconditionFailed(DomainError):
     status, slug, title = 412, "precondition-failed", "Precondition failed"
 
 
+class PreconditionRequired(DomainError):
+    """The change must name the version it is based on (If-Match), so that no one's edit is lost."""
+
+    status, slug, title = 428, "precondition-required", "Precondition required"
+
+
 class PayloadTooLarge(DomainError):
     """The body or a file is larger than the configured limit."""
 

@@ -1,5 +1,7 @@
-"""JSON document helpers: RFC 7386 merge patches, RFC 6901 pointers, a readable structural diff, nesting depth."""
+"""JSON document helpers: RFC 7386 merge patches, RFC 6902 JSON Patch, RFC 6901 pointers, a readable diff,
+nesting depth."""
 
+import copy
 import re
 from typing import Any
 
@@ -108,3 +110,125 @@ def describe(changes: list[dict[str, Any]], *, limit: int = 4) -> str:
     shown = ", ".join(f"{change['op']} {change['path']}" for change in changes[:limit])
     more = len(changes) - limit
     return shown + (f" (+{more} more)" if more > 0 else "")
+
+
+class PatchError(ValueError):
+    """A JSON Patch operation that cannot apply: `index` is the operation's position, `field` the faulty member."""
+
+    def __init__(self, index: int, field: str, message: str) -> None:
+        super().__init__(message)
+        self.index, self.field, self.message = index, field, message
+
+
+def parse_pointer(text: str) -> list[str]:
+    """The reference tokens of an RFC 6901 JSON Pointer ('' is the whole document)."""
+    if text == "":
+        return []
+    if not text.startswith("/"):
+        raise ValueError("a JSON Pointer is empty or starts with '/'")
+    return [part.replace("~1", "/").replace("~0", "~") for part in text[1:].split("/")]
+
+
+def _parent(doc: Any, tokens: list[str]) -> tuple[Any, str]:
+    node = doc
+    for token in tokens[:-1]:
+        node = _child(node, token)
+    return node, tokens[-1]
+
+
+def _child(node: Any, token: str) -> Any:
+    if isinstance(node, dict) and token in node:
+        return node[token]
+    if isinstance(node, list) and token.isdigit() and int(token) < len(node):
+        return node[int(token)]
+    raise KeyError(token)
+
+
+def _add(doc: Any, tokens: list[str], value: Any) -> Any:
+    if not tokens:
+        return value
+    parent, last = _parent(doc, tokens)
+    if isinstance(parent, dict):
+        parent[last] = value
+    elif isinstance(parent, list):
+        if last == "-":
+            parent.append(value)
+        elif last.isdigit() and int(last) <= len(parent):
+            parent.insert(int(last), value)
+        else:
+            raise KeyError(last)
+    else:
+        raise KeyError(last)
+    return doc
+
+
+def _remove(doc: Any, tokens: list[str]) -> tuple[Any, Any]:
+    if not tokens:
+        raise KeyError("")
+    parent, last = _parent(doc, tokens)
+    removed = _child(parent, last)
+    if isinstance(parent, dict):
+        del parent[last]
+    else:
+        del parent[int(last)]
+    return doc, removed
+
+
+def apply_json_patch(document: Any, operations: list[Any]) -> Any:
+    """Apply a JSON Patch (RFC 6902) to a copy of the document: all operations, or none (PatchError)."""
+    doc = copy.deepcopy(document)
+    for index, operation in enumerate(operations):
+        if not isinstance(operation, dict) or not isinstance(operation.get("op"), str):
+            raise PatchError(index, "op", "each operation is an object with an 'op'")
+        try:
+            tokens = parse_pointer(operation["path"])
+        except (KeyError, TypeError, AttributeError, ValueError):
+            raise PatchError(index, "path", "'path' must be a JSON Pointer such as /decisions/-") from None
+        op = operation["op"]
+        if op in ("add", "replace", "test") and "value" not in operation:
+            raise PatchError(index, "value", f"'{op}' needs a 'value'")
+        try:
+            doc = _apply(doc, index, operation, tokens)
+        except (KeyError, IndexError, ValueError) as exc:
+            if isinstance(exc, PatchError):
+                raise
+            raise PatchError(index, "path", f"nothing at {operation['path']!r} to {op}") from None
+    return doc
+
+
+def _apply(doc: Any, index: int, operation: dict[str, Any], tokens: list[str]) -> Any:
+    op = operation["op"]
+    if op == "add":
+        return _add(doc, tokens, copy.deepcopy(operation["value"]))
+    if op == "remove":
+        return _remove(doc, tokens)[0]
+    if op == "replace":
+        doc, _ = _remove(doc, tokens)
+        return _add(doc, tokens, copy.deepcopy(operation["value"]))
+    if op == "test":
+        if _resolve(doc, tokens) != operation["value"]:
+            raise PatchError(index, "value", f"the value at {operation['path']} is not the one tested")
+        return doc
+    if op in ("move", "copy"):
+        source = parse_pointer(operation.get("from", ""))
+        if op == "copy":
+            return _add(doc, tokens, copy.deepcopy(_resolve(doc, source)))
+        if tokens[: len(source)] == source and len(tokens) > len(source):
+            raise PatchError(index, "path", "a value cannot move into itself")
+        doc, value = _remove(doc, source)
+        return _add(doc, tokens, value)
+    raise PatchError(index, "op", f"unknown op {op!r} (add, remove, replace, move, copy or test)")
+
+
+def _resolve(doc: Any, tokens: list[str]) -> Any:
+    node = doc
+    for token in tokens:
+        node = _child(node, token)
+    return node
+
+
+def is_append(operation: Any) -> bool:
+    """Whether a JSON Patch operation only adds an item at the end of an array (`add …/-`): it loses nothing."""
+    return (
+        isinstance(operation, dict) and operation.get("op") == "add" and str(operation.get("path", "")).endswith("/-")
+    )

@@ -76,7 +76,9 @@ def test_stale_or_missing_if_match_is_refused_and_writes_nothing(client, project
     assert stale.json()["type"] == "/problems/precondition-failed"
     assert stale.json()["current_version"] == body["version"] + 1
     missing = client.put(BASE, json=body["content"])
-    assert missing.status_code == 412
+    assert missing.status_code == 428
+    assert missing.json()["type"] == "/problems/precondition-required"
+    assert client.patch(BASE, json={"constraints": ["y"]}).status_code == 428
     assert client.get(f"{BASE}/versions").json()["items"][0]["version"] == body["version"] + 1
     assert client.put(BASE, json=body["content"], headers={"If-Match": "garbage"}).status_code == 422
 
@@ -170,3 +172,43 @@ def test_every_new_version_records_an_event(client, project, db):
         updates = list(session.exec(select(EventDB).where(EventDB.type == "context.updated")))
     assert updates[-1].project_id == "p"
     assert f'"version":{body["version"] + 1}' in updates[-1].data
+
+
+def test_json_patch_appends_a_decision_without_if_match_and_loses_none(client, project):
+    body, etag = current(client)
+    before = len(body["content"]["decisions"])
+    append = [{"op": "add", "path": "/decisions/-", "value": {"what": "Tiles are 16x16"}}]
+    # two writers who read the same version both append: neither loses the other's entry, no If-Match needed
+    first = client.patch(BASE, json=append, headers={"content-type": "application/json-patch+json"})
+    assert first.status_code == 200, first.text
+    second = client.patch(
+        BASE,
+        json=[{"op": "add", "path": "/decisions/-", "value": {"what": "Coyote time is 0.1 s"}}],
+        headers={"content-type": "application/json-patch+json"},
+    )
+    assert second.status_code == 200, second.text
+    decisions = second.json()["content"]["decisions"]
+    assert [d["what"] for d in decisions[before:]] == ["Tiles are 16x16", "Coyote time is 0.1 s"]
+    # anything else than appends still needs the version it was based on
+    replace = [{"op": "replace", "path": "/constraints", "value": []}]
+    assert client.patch(BASE, json=replace).status_code == 428
+    stale = client.patch(BASE, json=replace, headers={"If-Match": etag})
+    assert stale.status_code == 412
+    broken = client.patch(
+        BASE, json=[{"op": "remove", "path": "/nowhere"}], headers={"If-Match": second.headers["etag"]}
+    )
+    assert broken.status_code == 422
+    assert broken.json()["errors"][0]["loc"] == ["body", 0, "path"]
+
+
+def test_automatic_updates_are_written_by_the_system(client, project):
+    client.post("/api/v1/projects/p/plans").raise_for_status()
+    client.post("/api/v1/projects/p/plans/1/accept").raise_for_status()
+    task = client.post("/api/v1/projects/p/tasks/next/claim", json={"agent_id": "a1", "start": True}).json()
+    versions = client.get(f"{BASE}/versions?limit=200").json()["items"]
+    automatic = [v for v in versions if v["source"] == "ai-generate"]  # the plan's acceptance
+    assert automatic
+    assert {v["created_by"] for v in automatic} == {"system"}
+    task_context = client.get(f"/api/v1/projects/p/tasks/{task['id']}/context").json()
+    assert task_context["created_by"] == "system"
+    assert set(task_context["content"]) == {"task", "decisions", "dependencies"}  # nothing copied from global

@@ -14,6 +14,7 @@ from gateway.app.db import ContextDB
 from gateway.app.errors import InvalidInput
 from gateway.app.schemas.common import DB_INT_MAX
 from gateway.app.schemas.contexts import (
+    CONTEXT_SHAPE,
     GLOBAL_CONTEXT_EXAMPLE,
     ContextChange,
     ContextDiff,
@@ -30,7 +31,8 @@ IfMatch = Annotated[
     str | None,
     Header(
         alias="If-Match",
-        description='The version your edit is based on, as its ETag (`"3"`). Required once a version exists.',
+        description='The version your edit is based on, as its ETag (`"3"`). Required once a version exists '
+        "(428 without it, 412 when it is no longer the active version); a JSON Patch of appends only needs none.",
     ),
 ]
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
@@ -39,11 +41,18 @@ CONTENT_BODY = Body(
     examples=[GLOBAL_CONTEXT_EXAMPLE],
 )
 PATCH_BODY = Body(
-    description="A JSON Merge Patch (RFC 7386): objects merge, `null` removes a key.",
-    examples=[{"glossary": {"dash": "a burst of speed on the ground"}, "constraints": ["no online features"]}],
+    description="Either a JSON Merge Patch (RFC 7386, an object: objects merge, `null` removes a key, an array "
+    "replaces the whole array) or a JSON Patch (RFC 6902, an array of operations, sent as "
+    "`application/json-patch+json`). To add an entry without replacing a list (decisions, constraints, notes), "
+    'use JSON Patch `[{"op": "add", "path": "/decisions/-", "value": {...}}]`: a patch made only of such '
+    "appends needs no If-Match and never loses anyone's entry. " + CONTEXT_SHAPE,
+    examples=[
+        {"glossary": {"dash": "a burst of speed on the ground"}, "constraints": ["no online features"]},
+        [{"op": "add", "path": "/decisions/-", "value": {"what": "Use 16x16 tiles", "why": "Matches the art"}}],
+    ],
     media_type="application/merge-patch+json",
 )
-EDIT_PROBLEMS = problems(404, 412, 413, 422)
+EDIT_PROBLEMS = problems(404, 412, 413, 422, 428)
 
 
 def expected_version(if_match: str | None) -> int | None:
@@ -57,6 +66,22 @@ def expected_version(if_match: str | None) -> int | None:
             errors=[{"loc": ["header", "If-Match"], "msg": "not a version ETag", "type": "etag"}],
         )
     return int(match.group(1))
+
+
+def _patch(
+    session: Any, project_id: str, task_id: int | None, patch: Any, if_match: str | None, caller: Any
+) -> ContextDB:
+    """A JSON Patch (an array of operations) or a JSON Merge Patch (an object)."""
+    edit = contexts.json_patch if isinstance(patch, list) else contexts.patch
+    arguments = {"operations": patch} if isinstance(patch, list) else {"patch": patch}
+    return edit(
+        session=session,
+        project_id=project_id,
+        task_id=task_id,
+        expected_version=expected_version(if_match),
+        **arguments,
+        **authorship(caller),
+    )
 
 
 def _read(row: ContextDB, response: Response) -> ContextVersionRead:
@@ -123,15 +148,8 @@ def patch_context(
     patch: Annotated[Any, PATCH_BODY],
     if_match: IfMatch = None,
 ) -> ContextVersionRead:
-    """Patch the global context (JSON Merge Patch) into a new version (If-Match required)."""
-    row = contexts.patch(
-        session=session,
-        project_id=project_id,
-        patch=patch,
-        expected_version=expected_version(if_match),
-        **authorship(caller),
-    )
-    return _read(row, response)
+    """Patch the global context into a new version: JSON Merge Patch, or JSON Patch (appends need no If-Match)."""
+    return _read(_patch(session, project_id, None, patch, if_match, caller), response)
 
 
 @router.get("/context/versions", response_model=ContextHistory, responses=problems(404, 422))
@@ -213,16 +231,8 @@ def patch_task_context(
     patch: Annotated[Any, PATCH_BODY],
     if_match: IfMatch = None,
 ) -> ContextVersionRead:
-    """Patch a task's context (JSON Merge Patch) into a new version (If-Match required)."""
-    row = contexts.patch(
-        session=session,
-        project_id=project_id,
-        task_id=task_id,
-        patch=patch,
-        expected_version=expected_version(if_match),
-        **authorship(caller),
-    )
-    return _read(row, response)
+    """Patch a task's context into a new version: JSON Merge Patch, or JSON Patch (appends need no If-Match)."""
+    return _read(_patch(session, project_id, task_id, patch, if_match, caller), response)
 
 
 @router.get("/tasks/{task_id}/context/versions", response_model=ContextHistory, responses=problems(404, 422))

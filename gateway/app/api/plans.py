@@ -1,6 +1,5 @@
 """/api/v1/projects/{project_id}/plans: versions, consensus (propose, revise, edit, accept, reject) and diffs."""
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
@@ -31,33 +30,12 @@ Version = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="The plan's versi
 WRITE_PROBLEMS = problems(404, 409, 413, 422)
 
 
-def _summary(session: Session, plan: TaskPlanDB, *, count: int, base_version: int | None) -> dict:
-    return {
-        **plan.model_dump(exclude={"feedback", "details", "milestones"}),
-        "feedback": json.loads(plan.feedback) if plan.feedback else None,
-        "milestones": plans.milestones_of(plan),
-        "details": json.loads(plan.details or "{}"),
-        "based_on_version": base_version,
-        "task_count": count,
-    }
-
-
-def _base_version(session: Session, plan: TaskPlanDB) -> int | None:
-    if plan.based_on_id is None:
-        return None
-    base = session.get(TaskPlanDB, plan.based_on_id)
-    return base.version if base else None
-
-
 def read_plan(session: Session, plan: TaskPlanDB, response: Response | None = None) -> PlanRead:
-    """A version with its tasks, for any adapter."""
-    tasks = plans.tasks_of(session=session, plan=plan)
+    """A version with its tasks."""
     if response is not None:
         response.headers["Location"] = f"/api/v1/projects/{plan.project_id}/plans/{plan.version}"
-    return PlanRead(
-        **_summary(session, plan, count=len(tasks), base_version=_base_version(session, plan)),
-        tasks=[TaskRead.model_validate(task) for task in tasks],
-    )
+    view = plans.full_view(session, plan)
+    return PlanRead(**view | {"tasks": [TaskRead.model_validate(task) for task in view["tasks"]]})
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PlanRead, responses=WRITE_PROBLEMS)
@@ -81,11 +59,10 @@ def list_plans(project_id: ProjectId, session: ReadSessionDep) -> PlanList:
     return PlanList(
         items=[
             PlanSummary(
-                **_summary(
-                    session,
+                **plans.summary_view(
                     plan,
-                    count=counts.get(plan.id, 0),  # type: ignore[arg-type]
-                    base_version=numbers.get(plan.based_on_id),  # type: ignore[arg-type]
+                    task_count=counts.get(plan.id, 0),  # type: ignore[arg-type]
+                    based_on_version=numbers.get(plan.based_on_id),  # type: ignore[arg-type]
                 )
             )
             for plan in versions

@@ -14,6 +14,14 @@ from gateway.app.schemas.common import OutputModel
 Scope = Literal["global", "task"]
 Source = Literal["template-default", "ai-generate", "manual-edit"]
 MAX_CONTEXT_BYTES = 256 * 1024
+# The shape of a context, in one paragraph: the API's and the MCP tools' descriptions carry it.
+CONTEXT_SHAPE = (
+    "A global context is an object with `game` (title, genre, engine, platforms, art_style, audience, pillars), "
+    "`conventions` (object: naming, folders… by key), `decisions` (list of {what, why, when, by, task}), "
+    "`constraints` (list of strings), `glossary` (object: term → meaning) and `progress` (kept by the gateway); "
+    "a task context has `task`, `decisions`, `dependencies` and anything added by hand (e.g. `notes`, a list). "
+    "Keys of your own are kept."
+)
 
 
 class _Open(BaseModel):
@@ -101,16 +109,14 @@ class GlobalContext(_Open):
 
 
 class TaskContext(_Open):
-    """What an agent needs for one task: the task, the conventions and decisions that bear on it, its inputs."""
+    """What one task adds to the project context: the task named, the decisions that bear on it, its inputs."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "examples": [
                 {
-                    "task": {"code": "T-004", "title": "Player controller", "acceptance_criteria": ["Jump buffer"]},
-                    "game": {"title": "Star Courier", "engine": "godot"},
-                    "conventions": {"naming": "snake_case"},
+                    "task": {"id": 12, "code": "T-004", "title": "Player controller"},
                     "decisions": [],
                     "dependencies": [{"code": "T-001", "title": "Game design document", "summary": "GDD v1"}],
                 }
@@ -118,11 +124,11 @@ class TaskContext(_Open):
         },
     )
 
-    task: dict[str, Any]
-    game: Game
-    conventions: dict[str, Any]
-    decisions: list[Decision]
-    dependencies: list[dict[str, Any]]
+    task: dict[str, Any] = Field(description="The task it is for: id, code, title")
+    decisions: list[Decision] = Field(default_factory=list, description="Decisions that bear on the task")
+    dependencies: list[dict[str, Any]] = Field(
+        default_factory=list, description="What the tasks it waits for delivered: summary and files"
+    )
 
 
 CONTENT_MODELS: dict[str, type[BaseModel]] = {"global": GlobalContext, "task": TaskContext}

@@ -55,6 +55,22 @@ def by_task(session: Session, task_ids: list[int]) -> dict[int, list[dict[str, A
     return grouped
 
 
+def report(artifact: ArtifactDB) -> dict[str, Any]:
+    """An artifact as an agent needs it after handing it in: valid or not, and why."""
+    details = json.loads(artifact.validation_report) if artifact.validation_report else {}
+    return {
+        "artifact_id": artifact.id,
+        "name": artifact.name,
+        "path": artifact.path,
+        "category": artifact.category,
+        "task_id": artifact.task_id,
+        "validation_status": artifact.validation_status,
+        "errors": details.get("errors", []),
+        "failed_checks": [c["name"] for c in details.get("checks", []) if not c.get("ok")],
+        "info": details.get("info", {}),
+    }
+
+
 def _check_task(session: Session, project_id: str, task_id: int | None) -> None:
     if task_id is None:
         return

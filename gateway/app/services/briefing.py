@@ -6,6 +6,7 @@ REST (`GET …/tasks/{id}/briefing`) and MCP (`get_task`, `claim_task`) give the
 import json
 from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from gateway.app import task_states
@@ -13,16 +14,23 @@ from gateway.app.db import ProjectDB, TaskDB, TaskPlanDB
 from gateway.app.errors import NotFound
 from gateway.app.planner import load_catalogue
 from gateway.app.services import artifacts as artifact_service
-from gateway.app.services import contexts, plans, projects, tasks
-from gateway.app.services.task_execution import missing_deliverables
+from gateway.app.services import contexts, plans, projects, task_execution, task_views, tasks
 
 # The parts of the global context an agent needs for any task (progress is summarised separately).
 GLOBAL_KEYS = ("game", "conventions", "constraints", "glossary")
+DECISIONS_SHOWN = 10
 
 
-def resolve_task(session: Session, *, project_id: str, ref: str | int | None) -> TaskDB:
-    """A task by its code in the accepted plan (`T-004`) or by its id; None means the project's current task."""
+def resolve_task(session: Session, *, project_id: str, ref: str | int | None, agent_id: str | None = None) -> TaskDB:
+    """A task by its code in the accepted plan (`T-004`) or by its id.
+
+    Without a ref: the task the agent holds (started first), else the project's current task.
+    """
     project = projects.get(session=session, project_id=project_id)
+    if ref is None and agent_id is not None:
+        held = held_by(session, project=project, agent_id=agent_id)
+        if held is not None:
+            return held
     if ref is None:
         if project.current_task_id is None:
             raise NotFound("The project has no current task (no accepted plan, or nothing is ready).")
@@ -50,6 +58,27 @@ def resolve_task(session: Session, *, project_id: str, ref: str | int | None) ->
     if task is None:
         raise NotFound(f"No task {text!r} in the accepted plan of {project_id!r}.", resource="task", id=text)
     return task
+
+
+def held_by(session: Session, *, project: ProjectDB, agent_id: str) -> TaskDB | None:
+    """The task of the accepted plan (or outside any plan) an agent holds: a started one first, then by idx."""
+    plan_filter = col(TaskDB.plan_id).is_(None)
+    if project.active_plan_id is not None:
+        plan_filter = or_(plan_filter, TaskDB.plan_id == project.active_plan_id)
+    rows = session.exec(
+        select(TaskDB).where(TaskDB.project_id == project.id, TaskDB.claimed_by == agent_id, plan_filter)
+    ).all()
+    started = sorted(rows, key=lambda t: (t.status != task_states.IN_PROGRESS, t.idx, t.id))
+    return started[0] if started else None
+
+
+def notices(session: Session, *, project_id: str, agent_id: str) -> list[dict[str, Any]]:
+    """What an agent must be told on its next call: tasks the latest re-plan took from it, and why."""
+    project = projects.get(session=session, project_id=project_id)
+    return [
+        {"task": task.code, "status": task.status, "reason": task.closed_reason}
+        for task in task_execution.withdrawn_from(session, project=project, agent_id=agent_id)
+    ]
 
 
 def progress(session: Session, project: ProjectDB) -> dict[str, Any]:
@@ -97,58 +126,44 @@ def _milestone(session: Session, task: TaskDB) -> dict[str, Any] | None:
 
 
 def briefing(session: Session, *, project_id: str, task: TaskDB) -> dict[str, Any]:
-    """Everything needed to do a task: what, why, how it is judged, its inputs, its context and tools."""
+    """Everything needed to do a task, each fact once: the task, its inputs, the context that bears on it, tools.
+
+    The task context's generated parts (the task, its dependencies, the decisions) are already here in full; only
+    what was added to it by hand appears under `context.task`. Game, conventions, constraints and glossary come
+    once, from the global context.
+    """
     project = projects.get(session=session, project_id=project_id)
-    depends_on = task_states.dependency_codes(task)
-    dependencies = (
-        session.exec(select(TaskDB).where(TaskDB.plan_id == task.plan_id, col(TaskDB.code).in_(depends_on))).all()
-        if depends_on and task.plan_id is not None
-        else []
-    )
+    dependencies = task_views.dependencies_of(session, task)
+    depends_on = [d.code for d in dependencies]
     artifacts = artifact_service.by_task(session, [task.id, *(d.id for d in dependencies)])  # type: ignore[list-item]
-    tools = json.loads(task.mcp_tools or "[]")
     task_context = contexts.find_active(session, project_id, task.id)
     global_row = contexts.find_active(session, project_id)
     global_context = contexts.content_of(global_row) if global_row else {}
+    added = {
+        key: value
+        for key, value in (contexts.content_of(task_context) if task_context else {}).items()
+        if key not in contexts.GENERATED_TASK_KEYS
+    }
     return {
-        "task": {
-            "id": task.id,
-            "code": task.code,
-            "title": task.title,
-            "status": task.status,
-            "discipline": task.discipline,
-            "priority": task.priority,
-            "description": task.description,
-            "acceptance_criteria": json.loads(task.acceptance_criteria or "[]"),
-            "deliverables": json.loads(task.deliverables or "[]"),
-            "estimates": json.loads(task.estimates or "null"),
-            "milestone": _milestone(session, task),
-            "claimed_by": task.claimed_by,
-            "lease_expires_at": task.lease_expires_at.isoformat() if task.lease_expires_at else None,
-            "artifacts": artifacts.get(task.id, []),  # type: ignore[arg-type]
-            "missing_deliverables": missing_deliverables(session, task),
-        },
+        "task": task_views.full(
+            task,
+            artifacts=artifacts.get(task.id, []),  # type: ignore[arg-type]
+            missing=task_execution.missing_deliverables(session, task),
+            milestone=_milestone(session, task),
+        ),
         "dependencies": [
-            {
-                "code": dep.code,
-                "title": dep.title,
-                "status": dep.status,
-                "summary": dep.summary,
-                "artifacts": artifacts.get(dep.id, []),  # type: ignore[arg-type]
-            }
-            for dep in sorted(dependencies, key=lambda d: d.idx)
+            task_views.dependency(dep, artifacts=artifacts.get(dep.id, []))  # type: ignore[arg-type]
+            for dep in dependencies
         ],
-        "tools": load_catalogue().resolve(tools),
+        "tools": load_catalogue().resolve(json.loads(task.mcp_tools or "[]")),
         "context": {
-            "task": contexts.content_of(task_context) if task_context else None,
-            "task_version": task_context.version if task_context else None,
             "global": {key: global_context[key] for key in GLOBAL_KEYS if key in global_context},
             "global_version": global_row.version if global_row else None,
-            "decisions": [
-                d
-                for d in global_context.get("decisions", [])
-                if not d.get("task") or d.get("task") in {task.code, *depends_on}
-            ][-10:],
+            "decisions": contexts.relevant_decisions(global_context.get("decisions", []), {task.code, *depends_on})[
+                -DECISIONS_SHOWN:
+            ],
+            "task": added or None,
+            "task_version": task_context.version if task_context else None,
         },
         "project": {"id": project.id, "name": project.name, "status": project.status},
     }

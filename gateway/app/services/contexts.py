@@ -14,17 +14,19 @@ from sqlmodel import Session, col, select
 
 from gateway.app import jsondoc, outbox, task_states
 from gateway.app.db import ContextDB, ProjectDB, TaskDB, TaskPlanDB, key_filters, utc_now
-from gateway.app.errors import InvalidInput, NotFound, PayloadTooLarge, PreconditionFailed
+from gateway.app.errors import InvalidInput, NotFound, PayloadTooLarge, PreconditionFailed, PreconditionRequired
 from gateway.app.logging import get_logger
 from gateway.app.schemas.common import decode_cursor, encode_cursor
 from gateway.app.schemas.contexts import CONTENT_MODELS, MAX_CONTEXT_BYTES
 from gateway.app.services import artifacts as artifact_service
-from gateway.app.services import lookups
+from gateway.app.services import lookups, task_views
 from gateway.app.services.common import Page
 
 log = get_logger(__name__)
 
 NEXT_SHOWN = 5  # how many upcoming tasks the progress section lists
+# The keys of a task context the gateway writes when the task starts (anything else was added by hand).
+GENERATED_TASK_KEYS = frozenset({"task", "decisions", "dependencies"})
 # The progress section stays small whatever the plan's size (the context is what agents read first): the
 # latest finished tasks in detail, summaries cut short, every finished code listed.
 DONE_SHOWN = 50
@@ -191,11 +193,13 @@ def diff(
 # --- Edits (each one transaction) ----------------------------------------------------------------------
 
 
-def _check_precondition(current: ContextDB | None, expected_version: int | None) -> None:
+def _check_precondition(current: ContextDB | None, expected_version: int | None, *, required: bool = True) -> None:
     if current is None:
         return  # nothing exists yet: there is nothing to lose
     if expected_version is None:
-        raise PreconditionFailed(
+        if not required:
+            return  # appends to the newest version lose nothing, whatever happened since the caller read it
+        raise PreconditionRequired(
             "Name the version your edit is based on (If-Match), so that no one's edit is lost.",
             current_version=current.version,
         )
@@ -217,12 +221,13 @@ def _edit(
     created_by: str,
     actor: str,
     summary: str | None = None,
+    version_required: bool = True,
 ) -> ContextDB:
     project = lookups.lock_project(session=session, project_id=project_id)
     if task_id is not None:
         lookups.get_task(session=session, project_id=project_id, task_id=task_id)
     current = find_active(session, project_id, task_id)
-    _check_precondition(current, expected_version)
+    _check_precondition(current, expected_version, required=version_required)
     content = make_content(content_of(current) if current else None)
     row = append(
         session,
@@ -295,6 +300,109 @@ def patch(
         source=source,
         created_by=created_by,
         actor=actor,
+    )
+
+
+def json_patch(
+    *,
+    session: Session,
+    project_id: str,
+    operations: Any,
+    expected_version: int | None,
+    task_id: int | None = None,
+    source: str = "manual-edit",
+    created_by: str = "user",
+    actor: str = "user",
+) -> ContextDB:
+    """Apply a JSON Patch (RFC 6902) to the active version, as a new version.
+
+    `add` at `/decisions/-` (any array's end) appends without touching what is there: a patch made only of such
+    appends needs no base version, since it cannot lose anyone's edit; any other patch does (If-Match).
+    """
+    if not isinstance(operations, list) or not operations:
+        raise InvalidInput(
+            "A JSON Patch is a non-empty array of operations.",
+            errors=[{"loc": ["body"], "msg": "expected an array of operations", "type": "type"}],
+        )
+
+    def patched(current: dict[str, Any] | None) -> dict[str, Any]:
+        if current is None:
+            raise NotFound("There is no context to patch yet; PUT a whole one.", resource="context", id=task_id)
+        try:
+            return jsondoc.apply_json_patch(current, operations)
+        except jsondoc.PatchError as exc:
+            raise InvalidInput(
+                f"Operation {exc.index} of the patch cannot apply: {exc.message}.",
+                errors=[{"loc": ["body", exc.index, exc.field], "msg": exc.message, "type": "json_patch"}],
+            ) from None
+
+    return _edit(
+        session,
+        project_id=project_id,
+        task_id=task_id,
+        expected_version=expected_version,
+        make_content=patched,
+        source=source,
+        created_by=created_by,
+        actor=actor,
+        version_required=not all(jsondoc.is_append(op) for op in operations),
+    )
+
+
+def append_entries(
+    *,
+    session: Session,
+    project_id: str,
+    entries: dict[str, list[Any]],
+    task_id: int | None = None,
+    expected_version: int | None = None,
+    source: str = "manual-edit",
+    created_by: str = "user",
+    actor: str = "user",
+) -> ContextDB:
+    """Add entries at the end of lists of the active version (decisions, constraints, notes…), as a new version.
+
+    Nothing already there is replaced, so no base version is needed; a list that does not exist yet is created.
+    A decision gets `by` (the actor) and `when` (now) unless it says otherwise.
+    """
+    operations: list[dict[str, Any]] = []
+    for key, items in entries.items():
+        if not isinstance(items, list) or not items:
+            raise InvalidInput(
+                f"Give '{key}' a non-empty list of entries to add.",
+                errors=[{"loc": ["append", key], "msg": "expected a non-empty list", "type": "list_type"}],
+            )
+        for item in items:
+            value = (
+                {"by": actor, "when": utc_now().isoformat(), **item}
+                if key == "decisions" and isinstance(item, dict)
+                else item
+            )
+            operations.append({"op": "add", "path": jsondoc.pointer([key, "-"]), "value": value})
+
+    def appended(current: dict[str, Any] | None) -> dict[str, Any]:
+        if current is None:
+            raise NotFound("There is no context to add to yet.", resource="context", id=task_id)
+        for key in entries:
+            if key not in current:
+                current[key] = []
+            elif not isinstance(current[key], list):
+                raise InvalidInput(
+                    f"'{key}' is not a list in this context: change it with a patch instead.",
+                    errors=[{"loc": ["append", key], "msg": "not a list in the context", "type": "not_a_list"}],
+                )
+        return jsondoc.apply_json_patch(current, operations)
+
+    return _edit(
+        session,
+        project_id=project_id,
+        task_id=task_id,
+        expected_version=expected_version,
+        make_content=appended,
+        source=source,
+        created_by=created_by,
+        actor=actor,
+        version_required=False,
     )
 
 
@@ -432,54 +540,35 @@ def on_plan_accepted(
         task_id=None,
         content=content,
         source="ai-generate",
-        created_by="ai",
+        created_by="system",
         actor=actor,
         summary=f"Plan version {plan.version} accepted: {len(codes)} tasks{change_note}{next_note}",
         limit_size=False,
     )
 
 
-def _relevant_decisions(decisions: list[dict[str, Any]], codes: set[str]) -> list[dict[str, Any]]:
+def relevant_decisions(decisions: list[dict[str, Any]], codes: set[str | None]) -> list[dict[str, Any]]:
     """Project-wide decisions, and those that came from the task or the tasks it depends on."""
     return [d for d in decisions if not d.get("task") or d.get("task") in codes]
 
 
 def on_task_started(session: Session, *, project: ProjectDB, task: TaskDB, actor: str) -> ContextDB:
-    """(Re)generate a task's context from the global context and what its dependencies produced."""
+    """(Re)generate a task's context: the task named, the decisions that bear on it, what its dependencies produced.
+
+    The game, conventions and the task's own fields are not copied: they live in the global context and the task,
+    and a briefing shows each once.
+    """
     global_content = _global_content(session, project)
-    depends_on = task_states.dependency_codes(task)
-    dependency_rows = (
-        session.exec(select(TaskDB).where(TaskDB.plan_id == task.plan_id, col(TaskDB.code).in_(depends_on))).all()
-        if depends_on and task.plan_id is not None
-        else []
-    )
+    dependency_rows = task_views.dependencies_of(session, task)
     artifacts = artifact_service.by_task(session, [t.id for t in dependency_rows])  # type: ignore[misc]
     generated = {
-        "task": {
-            "id": task.id,
-            "code": task.code,
-            "title": task.title,
-            "description": task.description,
-            "discipline": task.discipline,
-            "priority": task.priority,
-            "acceptance_criteria": json.loads(task.acceptance_criteria or "[]"),
-            "deliverables": json.loads(task.deliverables or "[]"),
-            "estimates": json.loads(task.estimates or "null"),
-            "mcp_tools": json.loads(task.mcp_tools or "[]"),
-        },
-        "game": global_content.get("game", {}),
-        "conventions": global_content.get("conventions", {}),
-        "constraints": global_content.get("constraints", []),
-        "decisions": _relevant_decisions(global_content.get("decisions", []), {task.code, *depends_on}),  # type: ignore[arg-type]
+        "task": task_views.ref(task),
+        "decisions": relevant_decisions(
+            global_content.get("decisions", []), {task.code, *(d.code for d in dependency_rows)}
+        ),
         "dependencies": [
-            {
-                "code": dep.code,
-                "title": dep.title,
-                "status": dep.status,
-                "summary": dep.summary,
-                "artifacts": artifacts.get(dep.id, []),  # type: ignore[arg-type]
-            }
-            for dep in sorted(dependency_rows, key=lambda t: t.idx)
+            task_views.dependency(dep, artifacts=artifacts.get(dep.id, []))  # type: ignore[arg-type]
+            for dep in dependency_rows
         ],
     }
     current = find_active(session, project.id, task.id)
@@ -491,7 +580,7 @@ def on_task_started(session: Session, *, project: ProjectDB, task: TaskDB, actor
         task_id=task.id,
         content=generated,
         source="ai-generate",
-        created_by="ai",
+        created_by="system",
         actor=actor,
         summary=f"Generated for {task.code or task.title} from the global context"
         f" and {len(dependency_rows)} dependencies",
@@ -512,7 +601,7 @@ def on_progress(session: Session, *, project: ProjectDB, summary: str, actor: st
         task_id=None,
         content=content,
         source="ai-generate",
-        created_by="ai",
+        created_by="system",
         actor=actor,
         summary=summary,
         limit_size=False,

@@ -162,6 +162,53 @@ def active(*, session: Session, project_id: str) -> TaskPlanDB:
     return plan
 
 
+def base_version(session: Session, plan: TaskPlanDB) -> int | None:
+    """The number of the version a version was revised or edited from."""
+    if plan.based_on_id is None:
+        return None
+    base = session.get(TaskPlanDB, plan.based_on_id)
+    return base.version if base else None
+
+
+def summary_view(plan: TaskPlanDB, *, task_count: int, based_on_version: int | None) -> dict[str, Any]:
+    """A version without its tasks, JSON columns parsed: what every door shows of it."""
+    return {
+        **plan.model_dump(exclude={"feedback", "details", "milestones"}),
+        "feedback": json.loads(plan.feedback) if plan.feedback else None,
+        "milestones": milestones_of(plan),
+        "details": json.loads(plan.details or "{}"),
+        "based_on_version": based_on_version,
+        "task_count": task_count,
+    }
+
+
+def full_view(session: Session, plan: TaskPlanDB) -> dict[str, Any]:
+    """A version with its tasks (as rows) in order."""
+    rows = tasks_of(session=session, plan=plan)
+    return summary_view(plan, task_count=len(rows), based_on_version=base_version(session, plan)) | {"tasks": rows}
+
+
+def outline(session: Session, plan: TaskPlanDB) -> dict[str, Any]:
+    """A version as an agent reads it: its tasks in order with status, priority and dependencies only."""
+    return {
+        "version": plan.version,
+        "status": plan.status,
+        "summary": plan.summary,
+        "milestones": milestones_of(plan),
+        "tasks": [
+            {
+                "code": t.code,
+                "title": t.title,
+                "milestone": t.milestone,
+                "status": t.status,
+                "priority": t.priority,
+                "dependencies": task_states.dependency_codes(t),
+            }
+            for t in tasks_of(session=session, plan=plan)
+        ],
+    }
+
+
 def diff(*, session: Session, project_id: str, from_version: int, to_version: int) -> dict[str, Any]:
     """Task-by-task differences between two versions: added, removed, changed fields, moved.
 
@@ -355,20 +402,44 @@ def propose(*, session: Session, project_id: str, planner: str = "template", act
     return plan
 
 
+def default_base(*, session: Session, project_id: str) -> TaskPlanDB:
+    """The version a revision starts from when none is named: the accepted one, else the newest proposal."""
+    project = projects.get(session=session, project_id=project_id)
+    if project.active_plan_id is not None:
+        return active(session=session, project_id=project_id)
+    newest = session.exec(
+        select(TaskPlanDB)
+        .where(TaskPlanDB.project_id == project_id, TaskPlanDB.status == PROPOSED)
+        .order_by(col(TaskPlanDB.version).desc())
+    ).first()
+    if newest is None:
+        raise NotFound(
+            f"Project {project_id!r} has no plan to revise yet: propose one first.", resource="plan", id=None
+        )
+    return newest
+
+
 def revise(
     *,
     session: Session,
     project_id: str,
-    version: int,
+    version: int | None,
     feedback: Feedback,
     planner: str = "template",
     actor: str = "user",
 ) -> TaskPlanDB:
-    """The AI revises a version from the user's feedback: the next version, based on that one."""
+    """The AI revises a version from the user's feedback: the next version, based on that one.
+
+    Without a version, it revises the accepted plan (or, before any is accepted, the newest proposal).
+    """
 
     def use_case() -> TaskPlanDB:
         project = projects.lock(session=session, project_id=project_id)
-        base = get(session=session, project_id=project_id, version=version)
+        base = (
+            get(session=session, project_id=project_id, version=version)
+            if version is not None
+            else default_base(session=session, project_id=project_id)
+        )
         chosen = get_planner(planner)
         previous = to_draft(base, tasks_of(session=session, plan=base))
         draft = chosen.propose(_planning_request(session, project, previous, feedback))
@@ -386,7 +457,7 @@ def revise(
         return plan
 
     plan = _retrying(session, use_case)
-    log.info("plan revised", project_id=project_id, version=plan.version, based_on=version)
+    log.info("plan revised", project_id=project_id, version=plan.version, based_on=plan.based_on_id)
     return plan
 
 
@@ -472,7 +543,7 @@ def _carry_progress(session: Session, old_tasks: list[TaskDB], new_tasks: list[T
             task_id=pairs[old_context.task_id].id,  # type: ignore[index]
             content=contexts.content_of(old_context),
             source="ai-generate",
-            created_by="ai",
+            created_by="system",
             actor="system",
             summary=f"Carried over from task {old_context.task_id} of the previous accepted plan",
             limit_size=False,

@@ -300,6 +300,33 @@ def claim_next(
     return task  # type: ignore[return-value]
 
 
+def claim_work(
+    *,
+    session: Session,
+    project_id: str,
+    agent_id: str,
+    task_id: int | None = None,
+    lease_seconds: int | None = None,
+    start: bool = True,
+) -> TaskDB | None:
+    """What an agent does to begin work: claim the given task (or the next ready one) and start it, atomically.
+
+    None when no task is given and none is ready. Claiming its own task again renews the lease.
+    """
+    if task_id is None:
+        return claim_next(
+            session=session, project_id=project_id, agent_id=agent_id, lease_seconds=lease_seconds, start=start
+        )
+    return claim(
+        session=session,
+        project_id=project_id,
+        task_id=task_id,
+        agent_id=agent_id,
+        lease_seconds=lease_seconds,
+        start=start,
+    )
+
+
 def release(*, session: Session, project_id: str, task_id: int, agent_id: str) -> TaskDB:
     """An agent gives its claim back; a started task returns to pending."""
     project, task = _begin(session, project_id, task_id)
