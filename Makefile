@@ -30,14 +30,16 @@ run: $(STAMP)  ## set up, migrate data/gateway.db and serve on $(HOST):$(PORT)
 demo: $(STAMP)  ## a sample project worked by two simulated agents (serves on $(HOST):$(PORT) if nothing does)
 	$(BIN)/gateway demo --url http://$(HOST):$(PORT) --keep-serving
 
-test: $(STAMP)  ## set up, lint and run the whole suite with the coverage gate
+test: $(STAMP)  ## set up, lint, type-check gateway/ and run the whole suite with the coverage gate
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
 
-lint: $(STAMP)  ## lint only
+lint: $(STAMP)  ## lint and type-check only
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
@@ -56,4 +58,4 @@ screenshots: $(STAMP)  ## re-make docs/screenshots/*.png of the web UI (needs Ch
 	$(BIN)/python scripts/screenshots.py
 
 clean:  ## remove the virtual environment and caches (keeps data/)
-	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage .coverage.* htmlcov test-output
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .coverage .coverage.* htmlcov test-output

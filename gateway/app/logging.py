@@ -17,13 +17,13 @@ def valid_request_id(value: str) -> bool:
     return bool(_REQUEST_ID.match(value))
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler):
     """Writes to whatever sys.stderr is when a line is logged (test runners and tools swap it)."""
 
     def __init__(self) -> None:
         super().__init__()
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 

@@ -19,7 +19,7 @@ from asgi_correlation_id import correlation_id
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, text, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from gateway.app.auth import principal as principals
 from gateway.app.db import EVENT_LISTENERS, EventDB, ProjectDB, utc_now
@@ -143,17 +143,20 @@ def record(session: Session, *, project_id: str, type: str, data: dict[str, Any]
         # SQLite hands out max(rowid) + 1: if this transaction deletes the newest events (a project's
         # deletion), a new one would get a position a subscriber has already seen. Remember where we were.
         session.info[POSITION_FLOOR] = session.execute(select(func.max(EventDB.id))).scalar() or 0
-    newest = ProjectDB.event_seq
+    newest: Any = col(ProjectDB.event_seq)
     if type == "project.created":
         # A project re-created under a deleted one's id continues after its `project.deleted` event, so the
         # (project_id, seq) pairs stay unique and a subscriber of the old project sees the deletion first.
-        newest = select(func.coalesce(func.max(EventDB.seq), 0)).where(EventDB.project_id == project_id)
-        newest = newest.scalar_subquery()  # type: ignore[assignment]
+        newest = (
+            select(func.coalesce(func.max(EventDB.seq), 0))
+            .where(col(EventDB.project_id) == project_id)
+            .scalar_subquery()
+        )
     seq = session.execute(
         update(ProjectDB)
-        .where(ProjectDB.id == project_id)  # type: ignore[arg-type]
+        .where(col(ProjectDB.id) == project_id)
         .values(event_seq=newest + 1)
-        .returning(ProjectDB.event_seq)
+        .returning(col(ProjectDB.event_seq))
     ).scalar_one()
     row = EventDB(
         event_id=uuid.uuid4().hex,

@@ -240,10 +240,11 @@ class BlobStore:
             # Once the bytes are complete, landing them is not interrupted half-way: a cancellation
             # arriving now is delivered to the caller right after, with the blob in place (whole).
             with anyio.CancelScope(shield=True):
-                return await anyio.to_thread.run_sync(writer.run, partial(self._commit, writer))
+                blob = await anyio.to_thread.run_sync(writer.run, partial(self._commit, writer))
         except BaseException:
             writer.discard()
             raise
+        return blob
 
     def ingest_bytes(self, data: bytes, *, max_bytes: int) -> Blob:
         """Store bytes already in memory (e.g. decoded from an MCP call)."""

@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from gateway.app.errors import TaskWithdrawn
 
@@ -32,6 +32,9 @@ class TaskLike(Protocol):
     released_from: str | None
 
 
+TaskT = TypeVar("TaskT", bound=TaskLike)
+
+
 def dependency_codes(task: TaskLike) -> list[str]:
     """The codes a task depends on (its JSON column, parsed)."""
     return list(json.loads(task.dependencies)) if task.dependencies else []
@@ -42,7 +45,7 @@ def is_ready(task: TaskLike, status_by_code: dict[str, str]) -> bool:
     return task.status == PENDING and all(status_by_code.get(code) in RESOLVED for code in dependency_codes(task))
 
 
-def ready_tasks(tasks: Sequence[TaskLike], *, by_priority: bool = False) -> list[TaskLike]:
+def ready_tasks(tasks: Sequence[TaskT], *, by_priority: bool = False) -> list[TaskT]:
     """The tasks that can start now: lowest idx first, or highest priority then lowest idx."""
     status_by_code = {task.code: task.status for task in tasks if task.code}
     ready = [task for task in tasks if is_ready(task, status_by_code)]

@@ -33,7 +33,7 @@ After = Annotated[
     int | None,
     Query(ge=0, le=DB_INT_MAX, description="Return the events after this cursor (default: from the oldest kept event)"),
 ]
-_EXAMPLE_EVENT = EventRead.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]
+_EXAMPLE_EVENT = EventRead.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]  # pydantic types json_schema_extra loosely; this model's examples are a literal list
 
 
 class EventPage(OutputModel):

@@ -1,6 +1,7 @@
 """Stream the one file of a multipart/form-data request body, chunk by chunk, without spooling it anywhere."""
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import Request
 from python_multipart import MultipartParser
@@ -30,7 +31,7 @@ class MultipartFile:
     async def chunks(self) -> AsyncIterator[bytes]:
         """The file's bytes, as the client sends them."""
         pending: list[bytes] = []
-        state = {"headers": {}, "field": b"", "value": b"", "in_file": False, "files": 0}
+        state: dict[str, Any] = {"headers": {}, "field": b"", "value": b"", "in_file": False, "files": 0}
 
         def on_part_begin() -> None:
             state["headers"] = {}

@@ -54,15 +54,15 @@ def propose_plan(
 def list_plans(project_id: ProjectId, session: ReadSessionDep) -> PlanList:
     """List every version of the plan, newest first, with who made each and why."""
     versions = plans.list_versions(session=session, project_id=project_id)
-    counts = plans.task_counts(session=session, plan_ids=[plan.id for plan in versions])  # type: ignore[misc]
+    counts = plans.task_counts(session=session, plan_ids=[plan.id for plan in versions])  # type: ignore[misc]  # ids of stored rows are set (SQLModel types them Optional)
     numbers = {plan.id: plan.version for plan in versions}
     return PlanList(
         items=[
             PlanSummary(
                 **plans.summary_view(
                     plan,
-                    task_count=counts.get(plan.id, 0),  # type: ignore[arg-type]
-                    based_on_version=numbers.get(plan.based_on_id),  # type: ignore[arg-type]
+                    task_count=counts.get(plan.id, 0),  # type: ignore[arg-type]  # ids of stored rows are set (SQLModel types them Optional)
+                    based_on_version=numbers.get(plan.based_on_id),
                 )
             )
             for plan in versions

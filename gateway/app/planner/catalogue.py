@@ -99,18 +99,18 @@ class Catalogue:
                 picked[server] = None
             elif server not in picked:
                 picked[server] = [tool]
-            elif picked[server] is not None and tool not in picked[server]:
-                picked[server].append(tool)
+            elif (chosen_tools := picked[server]) is not None and tool not in chosen_tools:
+                chosen_tools.append(tool)
         resolved = []
         for name, tools in picked.items():
-            server = self._servers[name]
-            chosen = server.tools if tools is None else tuple(t for t in server.tools if t.name in tools)
+            spec = self._servers[name]
+            chosen = spec.tools if tools is None else tuple(t for t in spec.tools if t.name in tools)
             resolved.append(
                 {
-                    "name": server.name,
-                    "title": server.title,
-                    "description": server.description,
-                    "homepage": server.homepage,
+                    "name": spec.name,
+                    "title": spec.title,
+                    "description": spec.description,
+                    "homepage": spec.homepage,
                     "tools": [{"name": t.name, "description": t.description} for t in chosen],
                 }
             )

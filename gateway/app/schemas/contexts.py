@@ -73,31 +73,30 @@ class Progress(_Open):
     next: list[ProgressItem] = Field(default_factory=list)
 
 
+GLOBAL_CONTEXT_EXAMPLE: dict[str, Any] = {
+    "game": {
+        "title": "Star Courier",
+        "genre": "platformer-2d",
+        "engine": "godot",
+        "platforms": ["windows", "linux"],
+        "art_style": "pixel art",
+        "audience": "teens and up",
+        "pillars": ["tight controls", "short levels"],
+    },
+    "conventions": {"folders": {"scripts": "scripts/", "scenes": "scenes/"}, "naming": "snake_case"},
+    "decisions": [{"what": "Accepted plan v2", "by": "user", "when": "2026-11-25T10:00:00Z"}],
+    "constraints": ["60 fps on a 2018 laptop"],
+    "glossary": {"coyote time": "a short grace period to jump after leaving a ledge"},
+    "progress": {"plan": {"id": 3, "version": 2}, "total": 24, "done": [], "next": []},
+}
+
+
 class GlobalContext(_Open):
     """The project-wide context: the game, its conventions, decisions, constraints, glossary and progress."""
 
     model_config = ConfigDict(
         extra="allow",
-        json_schema_extra={
-            "examples": [
-                {
-                    "game": {
-                        "title": "Star Courier",
-                        "genre": "platformer-2d",
-                        "engine": "godot",
-                        "platforms": ["windows", "linux"],
-                        "art_style": "pixel art",
-                        "audience": "teens and up",
-                        "pillars": ["tight controls", "short levels"],
-                    },
-                    "conventions": {"folders": {"scripts": "scripts/", "scenes": "scenes/"}, "naming": "snake_case"},
-                    "decisions": [{"what": "Accepted plan v2", "by": "user", "when": "2026-11-25T10:00:00Z"}],
-                    "constraints": ["60 fps on a 2018 laptop"],
-                    "glossary": {"coyote time": "a short grace period to jump after leaving a ledge"},
-                    "progress": {"plan": {"id": 3, "version": 2}, "total": 24, "done": [], "next": []},
-                }
-            ]
-        },
+        json_schema_extra={"examples": [GLOBAL_CONTEXT_EXAMPLE]},
     )
 
     game: Game
@@ -133,7 +132,6 @@ class TaskContext(_Open):
 
 CONTENT_MODELS: dict[str, type[BaseModel]] = {"global": GlobalContext, "task": TaskContext}
 
-GLOBAL_CONTEXT_EXAMPLE: dict[str, Any] = GlobalContext.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]
 _VERSION_EXAMPLE = {
     "id": 41,
     "project_id": "star-courier",
@@ -170,9 +168,7 @@ class ContextVersionRead(ContextVersionSummary):
 
     model_config = ConfigDict(
         from_attributes=True,
-        json_schema_extra={
-            "examples": [_VERSION_EXAMPLE | {"content": GlobalContext.model_config["json_schema_extra"]["examples"][0]}]
-        },  # type: ignore[index]
+        json_schema_extra={"examples": [_VERSION_EXAMPLE | {"content": GLOBAL_CONTEXT_EXAMPLE}]},
     )
 
     content: dict[str, Any]

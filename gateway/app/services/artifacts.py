@@ -43,7 +43,7 @@ def by_task(session: Session, task_ids: list[int]) -> dict[int, list[dict[str, A
         return grouped
     rows = session.exec(select(ArtifactDB).where(col(ArtifactDB.task_id).in_(task_ids)).order_by(col(ArtifactDB.id)))
     for artifact in rows:
-        grouped.setdefault(artifact.task_id, []).append(  # type: ignore[arg-type]
+        grouped.setdefault(artifact.task_id, []).append(  # type: ignore[arg-type]  # only artifacts of the given tasks are selected: task_id is set
             {
                 "id": artifact.id,
                 "name": artifact.name,
@@ -287,7 +287,7 @@ def _lock_blob(session: Session, sha256: str) -> None:
     the database's write lock.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:sha, 0))").bindparams(sha=sha256))  # type: ignore[call-overload]
+        session.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:sha, 0))").bindparams(sha=sha256))  # type: ignore[call-overload]  # sqlmodel's exec() is typed for SELECT only; this is a textual statement
 
 
 def forget_blob(session: Session, store: BlobStore, sha256: str) -> None:
@@ -338,7 +338,7 @@ def land(
             report = validate(
                 blob.path,
                 name=name,
-                category=target.category,  # type: ignore[arg-type]
+                category=target.category,  # type: ignore[arg-type]  # checked by the target, or inferred when None
                 limits=limits,
                 sha256=blob.sha256,
                 project_path=target.path,
@@ -442,7 +442,7 @@ def revalidate(
     report = validate(
         store.path_for(artifact.sha256),
         name=artifact.name,
-        category=artifact.category,  # type: ignore[arg-type]
+        category=artifact.category,  # type: ignore[arg-type]  # the category column holds one of the four literals, checked on the way in
         limits=limits,
         sha256=artifact.sha256,
         project_path=artifact.path,

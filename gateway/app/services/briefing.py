@@ -6,7 +6,7 @@ REST (`GET …/tasks/{id}/briefing`) and MCP (`get_task`, `claim_task`) give the
 import json
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import Session, col, select
 
 from gateway.app import task_states
@@ -62,9 +62,9 @@ def resolve_task(session: Session, *, project_id: str, ref: str | int | None, ag
 
 def held_by(session: Session, *, project: ProjectDB, agent_id: str) -> TaskDB | None:
     """The task of the accepted plan (or outside any plan) an agent holds: a started one first, then by idx."""
-    plan_filter = col(TaskDB.plan_id).is_(None)
+    plan_filter: ColumnElement[bool] = col(TaskDB.plan_id).is_(None)
     if project.active_plan_id is not None:
-        plan_filter = or_(plan_filter, TaskDB.plan_id == project.active_plan_id)
+        plan_filter = or_(plan_filter, col(TaskDB.plan_id) == project.active_plan_id)
     rows = session.exec(
         select(TaskDB).where(TaskDB.project_id == project.id, TaskDB.claimed_by == agent_id, plan_filter)
     ).all()
@@ -101,7 +101,7 @@ def progress(session: Session, project: ProjectDB) -> dict[str, Any]:
         "counts": counts,
         "done_percent": round(100 * counts.get(task_states.DONE, 0) / len(plan_tasks)) if plan_tasks else 0,
         "current_task": {"id": current.id, "code": current.code, "title": current.title} if current else None,
-        "ready": [t.code for t in task_states.ready_tasks(list(plan_tasks), by_priority=True)[:5]],  # type: ignore[arg-type]
+        "ready": [t.code for t in task_states.ready_tasks(list(plan_tasks), by_priority=True)[:5]],
     }
     return summary
 
@@ -135,7 +135,7 @@ def briefing(session: Session, *, project_id: str, task: TaskDB) -> dict[str, An
     project = projects.get(session=session, project_id=project_id)
     dependencies = task_views.dependencies_of(session, task)
     depends_on = [d.code for d in dependencies]
-    artifacts = artifact_service.by_task(session, [task.id, *(d.id for d in dependencies)])  # type: ignore[list-item]
+    artifacts = artifact_service.by_task(session, [task.id, *(d.id for d in dependencies)])  # type: ignore[list-item]  # ids of stored rows are set (SQLModel types them Optional)
     task_context = contexts.find_active(session, project_id, task.id)
     global_row = contexts.find_active(session, project_id)
     global_context = contexts.content_of(global_row) if global_row else {}
@@ -147,12 +147,12 @@ def briefing(session: Session, *, project_id: str, task: TaskDB) -> dict[str, An
     return {
         "task": task_views.full(
             task,
-            artifacts=artifacts.get(task.id, []),  # type: ignore[arg-type]
+            artifacts=artifacts.get(task.id, []),  # type: ignore[arg-type]  # ids of stored rows are set (SQLModel types them Optional)
             missing=task_execution.missing_deliverables(session, task),
             milestone=_milestone(session, task),
         ),
         "dependencies": [
-            task_views.dependency(dep, artifacts=artifacts.get(dep.id, []))  # type: ignore[arg-type]
+            task_views.dependency(dep, artifacts=artifacts.get(dep.id, []))  # type: ignore[arg-type]  # ids of stored rows are set (SQLModel types them Optional)
             for dep in dependencies
         ],
         "tools": load_catalogue().resolve(json.loads(task.mcp_tools or "[]")),

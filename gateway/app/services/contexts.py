@@ -463,12 +463,12 @@ def _plan_tasks(session: Session, plan_id: int) -> list[TaskDB]:
 
 def _progress(session: Session, plan: TaskPlanDB, plan_tasks: list[TaskDB] | None = None) -> dict[str, Any]:
     if plan_tasks is None:
-        plan_tasks = _plan_tasks(session, plan.id)  # type: ignore[arg-type]
+        plan_tasks = _plan_tasks(session, plan.id)  # type: ignore[arg-type]  # ids of stored rows are set (SQLModel types them Optional)
     done = sorted(
         (t for t in plan_tasks if t.status == task_states.DONE), key=lambda t: (t.completed_at or utc_now(), t.idx)
     )
     shown = done[-DONE_SHOWN:]
-    artifacts = artifact_service.by_task(session, [t.id for t in shown])  # type: ignore[misc]
+    artifacts = artifact_service.by_task(session, [t.id for t in shown])  # type: ignore[misc]  # ids of stored rows are set (SQLModel types them Optional)
 
     def item(task: TaskDB, **extra: Any) -> dict[str, Any]:
         return {"code": task.code, "title": task.title, **extra}
@@ -482,11 +482,11 @@ def _progress(session: Session, plan: TaskPlanDB, plan_tasks: list[TaskDB] | Non
         "done_count": len(done),
         "done_codes": [t.code for t in done],
         "done": [
-            item(t, summary=short(t.summary), artifacts=artifacts.get(t.id, [])[:ARTIFACTS_SHOWN])  # type: ignore[arg-type]
+            item(t, summary=short(t.summary), artifacts=artifacts.get(t.id, [])[:ARTIFACTS_SHOWN])  # type: ignore[arg-type]  # ids of stored rows are set (SQLModel types them Optional)
             for t in shown
         ],
         "in_progress": [item(t, status=t.status) for t in plan_tasks if t.status in task_states.ACTIVE],
-        "next": [item(t) for t in task_states.ready_tasks(plan_tasks)[:NEXT_SHOWN]],  # type: ignore[arg-type]
+        "next": [item(t) for t in task_states.ready_tasks(plan_tasks)[:NEXT_SHOWN]],
     }
 
 
@@ -528,7 +528,7 @@ def on_plan_accepted(
     change_note = ""
     if previous is not None:
         old_codes = {t.code for t in previous_tasks}
-        added, removed = sorted(codes - old_codes), sorted(old_codes - codes)  # type: ignore[type-var]
+        added, removed = sorted(codes - old_codes), sorted(old_codes - codes)  # type: ignore[type-var]  # codes of a plan's tasks are never None
         decision["replaces"] = {"plan_id": previous.id, "version": previous.version, "added": added, "removed": removed}
         change_note = f" (+{len(added)} -{len(removed)} tasks vs version {previous.version})"
     content.setdefault("decisions", []).append(decision)
@@ -560,14 +560,14 @@ def on_task_started(session: Session, *, project: ProjectDB, task: TaskDB, actor
     """
     global_content = _global_content(session, project)
     dependency_rows = task_views.dependencies_of(session, task)
-    artifacts = artifact_service.by_task(session, [t.id for t in dependency_rows])  # type: ignore[misc]
+    artifacts = artifact_service.by_task(session, [t.id for t in dependency_rows])  # type: ignore[misc]  # ids of stored rows are set (SQLModel types them Optional)
     generated = {
         "task": task_views.ref(task),
         "decisions": relevant_decisions(
             global_content.get("decisions", []), {task.code, *(d.code for d in dependency_rows)}
         ),
         "dependencies": [
-            task_views.dependency(dep, artifacts=artifacts.get(dep.id, []))  # type: ignore[arg-type]
+            task_views.dependency(dep, artifacts=artifacts.get(dep.id, []))  # type: ignore[arg-type]  # ids of stored rows are set (SQLModel types them Optional)
             for dep in dependency_rows
         ],
     }
@@ -594,7 +594,7 @@ def on_progress(session: Session, *, project: ProjectDB, summary: str, actor: st
         return None
     plan = session.get(TaskPlanDB, project.active_plan_id)
     content = _global_content(session, project)
-    content["progress"] = _progress(session, plan)  # type: ignore[arg-type]
+    content["progress"] = _progress(session, plan)  # type: ignore[arg-type]  # on_progress runs with an accepted plan, so the row exists
     return append(
         session,
         project=project,

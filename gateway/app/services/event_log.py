@@ -2,8 +2,9 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func
+from sqlalchemy import CursorResult, and_, delete, func
 from sqlmodel import Session, col, select
 
 from gateway.app.db import EventDB, utc_now
@@ -110,7 +111,7 @@ def check_after_all(*, session: Session, after: int | None) -> tuple[int, int]:
     firsts = select(EventDB.project_id, func.min(EventDB.seq).label("seq")).group_by(col(EventDB.project_id)).subquery()
     truncated = session.exec(
         select(func.max(EventDB.id))
-        .join(firsts, and_(EventDB.project_id == firsts.c.project_id, EventDB.seq == firsts.c.seq))
+        .join(firsts, and_(col(EventDB.project_id) == firsts.c.project_id, col(EventDB.seq) == firsts.c.seq))
         .where(EventDB.seq > 1, EventDB.type != "project.deleted", col(EventDB.id) > after + 1)
     ).one()
     if truncated is not None:
@@ -169,7 +170,10 @@ def purge(
     for project_id, wanted in sorted(cuts.items()):
         cut = min(wanted, newest[project_id] - 1)
         if cut >= 1:
-            result = session.exec(delete(EventDB).where(EventDB.project_id == project_id, EventDB.seq <= cut))  # type: ignore[call-overload]
+            result = cast(
+                CursorResult[Any],
+                session.execute(delete(EventDB).where(col(EventDB.project_id) == project_id, col(EventDB.seq) <= cut)),
+            )
             dropped += result.rowcount
     session.commit()
     if dropped:

@@ -90,7 +90,7 @@ def finish(db: DatabaseManager, *, key: str, status_code: int, headers: dict[str
 def abandon(db: DatabaseManager, *, key: str) -> None:
     """Forget a key whose request failed before it answered."""
     with db.get_session() as session:
-        session.exec(delete(IdempotencyKeyDB).where(col(IdempotencyKeyDB.key) == key))  # type: ignore[call-overload]
+        session.exec(delete(IdempotencyKeyDB).where(col(IdempotencyKeyDB.key) == key))
         session.commit()
 
 
@@ -101,6 +101,6 @@ def purge(db: DatabaseManager, *, lease: timedelta = IN_FLIGHT_LEASE) -> int:
         col(IdempotencyKeyDB.status_code).is_(None) & (col(IdempotencyKeyDB.created_at) < now - lease)
     )
     with db.get_session() as session:
-        result = session.exec(delete(IdempotencyKeyDB).where(stale))  # type: ignore[call-overload]
+        result = session.exec(delete(IdempotencyKeyDB).where(stale))  # type: ignore[call-overload]  # sqlmodel's exec() is typed for SELECT only
         session.commit()
         return result.rowcount or 0

@@ -147,9 +147,9 @@ def task_counts(*, session: Session, plan_ids: list[int]) -> dict[int, int]:
     if not plan_ids:
         return {}
     rows = session.exec(
-        select(TaskDB.plan_id, func.count()).where(col(TaskDB.plan_id).in_(plan_ids)).group_by(TaskDB.plan_id)
+        select(TaskDB.plan_id, func.count()).where(col(TaskDB.plan_id).in_(plan_ids)).group_by(col(TaskDB.plan_id))
     ).all()
-    return dict(rows)  # type: ignore[arg-type]
+    return dict(rows)  # type: ignore[arg-type]  # rows are (plan_id, count) pairs of tasks selected by plan_id, never None
 
 
 def active(*, session: Session, project_id: str) -> TaskPlanDB:
@@ -350,7 +350,7 @@ def _write_version(
     )
     session.add(plan)
     session.flush()
-    session.execute(insert(TaskDB), _task_values(project.id, plan.id, draft))  # type: ignore[arg-type]
+    session.execute(insert(TaskDB), _task_values(project.id, plan.id, draft))  # type: ignore[arg-type]  # executemany with a list of dicts; SQLAlchemy types the parameters loosely
     outbox.record(
         session,
         project_id=project.id,
@@ -526,7 +526,7 @@ def _carry_progress(session: Session, old_tasks: list[TaskDB], new_tasks: list[T
             before.lease_expires_at = None
             session.add(before)
     for artifact in session.exec(select(ArtifactDB).where(col(ArtifactDB.task_id).in_(pairs))).all():
-        artifact.task_id = pairs[artifact.task_id].id  # type: ignore[index]
+        artifact.task_id = pairs[artifact.task_id].id
         session.add(artifact)
     old_contexts = session.exec(
         select(ContextDB).where(
@@ -540,7 +540,7 @@ def _carry_progress(session: Session, old_tasks: list[TaskDB], new_tasks: list[T
         contexts.append(
             session,
             project=project,
-            task_id=pairs[old_context.task_id].id,  # type: ignore[index]
+            task_id=pairs[old_context.task_id].id,
             content=contexts.content_of(old_context),
             source="ai-generate",
             created_by="system",

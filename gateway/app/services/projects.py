@@ -45,7 +45,9 @@ def slugify(name: str) -> str:
 
 def _free_slug(session: Session, base: str) -> str:
     taken = set(
-        session.exec(select(ProjectDB.id).where(or_(ProjectDB.id == base, col(ProjectDB.id).like(f"{base}-%")))).all()
+        session.exec(
+            select(ProjectDB.id).where(or_(col(ProjectDB.id) == base, col(ProjectDB.id).like(f"{base}-%")))
+        ).all()
     )
     if base not in taken:
         return base
@@ -217,10 +219,10 @@ def delete_(*, session: Session, project_id: str, store: BlobStore | None = None
     # so the project's subscribers get a last event and its stream stays readable until retention drops it.
     outbox.record(session, project_id=project_id, type="project.deleted", data={"name": project.name}, actor="user")
     for table in (EventDB, ContextDB, ArtifactDB, TaskDB, TaskPlanDB, ProjectMemberDB, TokenProjectDB):
-        session.exec(delete(table).where(table.project_id == project_id))  # type: ignore[call-overload]
+        session.execute(delete(table).where(col(table.project_id) == project_id))
     session.delete(project)
     session.commit()
     if store is not None:
         for sha256 in blobs:
-            artifacts.forget_blob(session, store, sha256)  # type: ignore[arg-type]
+            artifacts.forget_blob(session, store, sha256)  # type: ignore[arg-type]  # the query selects only rows whose sha256 is not NULL
     log.info("project deleted", project_id=project_id, files=len(blobs))

@@ -15,7 +15,7 @@ def readiness(*, db: DatabaseManager) -> dict[str, Any]:
     head = migrations.head()
     try:
         with db.read_session() as session:
-            session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+            session.exec(text("SELECT 1"))  # type: ignore[call-overload]  # sqlmodel's exec() is typed for SELECT only; this is a textual statement
         at = migrations.current(db.engine)
     except SQLAlchemyError as exc:
         raise ServiceUnavailable(

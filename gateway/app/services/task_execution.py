@@ -79,7 +79,7 @@ def first_ready(session: Session, plan_id: int, *, by_priority: bool) -> TaskDB 
             else {}
         )
         for task in batch:
-            if task_states.is_ready(task, statuses):  # type: ignore[arg-type]
+            if task_states.is_ready(task, statuses):  # type: ignore[arg-type]  # a TaskDB is a TaskLike; the codes dict's keys are typed str | None
                 return task
         offset += READY_BATCH
 
@@ -293,11 +293,11 @@ def claim_next(
     if task is None:
         session.commit()  # keep the reaping of expired leases
         return None
-    _grant(session, project, task, agent_id, lease)  # type: ignore[arg-type]
+    _grant(session, project, task, agent_id, lease)
     if start:
-        _start(session, project, task, agent_id, lease)  # type: ignore[arg-type]
+        _start(session, project, task, agent_id, lease)
     session.commit()
-    return task  # type: ignore[return-value]
+    return task
 
 
 def claim_work(

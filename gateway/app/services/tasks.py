@@ -65,7 +65,7 @@ def list_(
     elif not all_plans:
         outside = col(TaskDB.plan_id).is_(None)
         statement = statement.where(
-            or_(outside, TaskDB.plan_id == project.active_plan_id) if project.active_plan_id else outside
+            or_(outside, col(TaskDB.plan_id) == project.active_plan_id) if project.active_plan_id else outside
         )
     return page_by_id(session, statement, TaskDB.id, limit=limit, cursor=cursor)
 
@@ -106,7 +106,7 @@ def delete_(*, session: Session, project_id: str, task_id: int) -> None:
     """Delete a task outside a plan, with its contexts; its artifacts stay with the project, detached."""
     task = get(session=session, project_id=project_id, task_id=task_id)
     _editable(task)
-    session.exec(delete(ContextDB).where(ContextDB.task_id == task_id, ContextDB.project_id == project_id))  # type: ignore[call-overload]
+    session.execute(delete(ContextDB).where(col(ContextDB.task_id) == task_id, col(ContextDB.project_id) == project_id))
     for artifact in session.exec(select(ArtifactDB).where(ArtifactDB.task_id == task_id)):
         artifact.task_id = None
         session.add(artifact)

@@ -45,7 +45,7 @@ def spec_by_name(name: str, head: bytes = b"") -> FormatSpec | None:
         return by_full_name
     candidates = [spec for spec in formats() if suffix and suffix in spec.extensions]
     matching = [spec for spec in candidates if spec.magic is not None and spec.magic(head)]
-    return (matching or candidates or [None])[0]
+    return next(iter(matching or candidates), None)
 
 
 def _recognise(name: str, head: bytes) -> tuple[FormatSpec | None, FormatSpec | None]:

@@ -191,8 +191,8 @@ for _format, _label, _mime, _extensions, _root, _category, _also in _XML_FORMATS
         _format,
         label=_label,
         mime_type=_mime,
-        category=_category,  # type: ignore[arg-type]
-        also=_also,  # type: ignore[arg-type]
+        category=_category,  # type: ignore[arg-type]  # the registry's decorator takes the literal the spec was declared with
+        also=_also,  # type: ignore[arg-type]  # the registry's decorator takes the literal the spec was declared with
         extensions=_extensions,
         magic=_XML_MAGIC.get(_format),
         strong_magic=False,
