@@ -620,11 +620,11 @@ def _merge_milestones(plan: WorkingPlan, old: Blueprint, new: Blueprint) -> list
         elif mine is not None or milestone.key in used:
             merged.append(milestone.model_dump())
     keys = [m["key"] for m in merged]
-    for position, milestone in enumerate(plan.milestones):
-        if milestone["key"] in keys or milestone["key"] in old_template:
+    for position, added in enumerate(plan.milestones):
+        if added["key"] in keys or added["key"] in old_template:
             continue
         anchor = next((m["key"] for m in reversed(plan.milestones[:position]) if m["key"] in keys), None)
-        merged.insert(0 if anchor is None else keys.index(anchor) + 1, milestone)
+        merged.insert(0 if anchor is None else keys.index(anchor) + 1, added)
         keys = [m["key"] for m in merged]
     return merged
 

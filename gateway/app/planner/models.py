@@ -1,5 +1,6 @@
 """Plan drafts, game briefs and feedback: what every planner reads and writes, whoever wrote the plan."""
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -295,7 +296,7 @@ class PlanDraft(BaseModel):
         summary: str,
         tasks: list["TaskDraft | dict[str, Any]"],
         details: dict[str, Any] | None = None,
-        milestones: list["Milestone | dict[str, Any]"] | None = None,
+        milestones: Sequence["Milestone | dict[str, Any]"] | None = None,
     ) -> "PlanDraft":
         """Rebuild a draft from a stored summary, task rows (TaskDraft fields), the `details()` it was saved with
         and its milestones."""
