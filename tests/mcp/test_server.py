@@ -273,3 +273,17 @@ async def test_paths_and_odd_task_refs_are_refused_by_the_service(server, projec
         odd = await agent.call_tool("get_task", {"project_id": "crates", "task": "²"})
         assert odd.is_error
         assert "not-found" in odd.content[0].text
+
+
+async def test_a_briefing_leaves_out_the_plan_acceptance_records(server, project, client):
+    client.patch(
+        "/api/v1/projects/crates/context",
+        json=[{"op": "add", "path": "/decisions/-", "value": {"what": "Undo is unlimited"}}],
+        headers={"content-type": "application/json-patch+json"},
+    ).raise_for_status()
+    async with Client(server) as agent:
+        briefing = payload(await agent.call_tool("claim_task", {"project_id": "crates", "agent_id": "a1"}))
+    assert [d["what"] for d in briefing["context"]["decisions"]] == ["Undo is unlimited"]
+    text = json.dumps(briefing)
+    assert text.count('"game"') == 1  # each fact once: not copied into the task context
+    assert text.count('"acceptance_criteria"') == 1

@@ -548,8 +548,12 @@ def on_plan_accepted(
 
 
 def relevant_decisions(decisions: list[dict[str, Any]], codes: set[str | None]) -> list[dict[str, Any]]:
-    """Project-wide decisions, and those that came from the task or the tasks it depends on."""
-    return [d for d in decisions if not d.get("task") or d.get("task") in codes]
+    """Project-wide decisions, and those that came from the task or the tasks it depends on.
+
+    The gateway's own records of plan acceptances (they carry a `plan_id`) are left out: the plan's history says
+    that, and a task's briefing has no use for it.
+    """
+    return [d for d in decisions if "plan_id" not in d and (not d.get("task") or d.get("task") in codes)]
 
 
 def on_task_started(session: Session, *, project: ProjectDB, task: TaskDB, actor: str) -> ContextDB:
