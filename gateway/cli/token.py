@@ -47,7 +47,7 @@ def token_create(
             issued = tokens.issue(
                 session=session,
                 kind="user" if user else "agent",
-                name=user or agent,  # type: ignore[arg-type]
+                name=user or agent,  # type: ignore[arg-type]  # one of user and agent is given (checked above)
                 admin=admin,
                 projects=project or [],
                 expires_at=utc_now() + timedelta(days=expires_in_days) if expires_in_days else None,

@@ -35,9 +35,9 @@ log = get_logger("gateway.auth")
 def _read(principal: Principal, request: Request, csrf: str | None) -> SessionRead:
     return SessionRead(
         id=principal.id,
-        kind=principal.kind,  # type: ignore[arg-type]
+        kind=principal.kind,
         name=principal.name,
-        role=principal.role,  # type: ignore[arg-type]
+        role=principal.role,
         token_id=principal.token_id,
         projects=sorted(principal.projects),
         csrf_token=csrf,

@@ -65,7 +65,7 @@ def acting_agent(db: DatabaseManager, caller: Principal, given: str | None) -> s
     return policy.acting_agent(caller, given, agent_has_tokens=has_tokens)
 
 
-def authorship(caller: Principal) -> dict[str, str]:
+def authorship(caller: Principal) -> dict[str, Any]:
     """How a context version written by the caller is labelled: an agent's is `ai-generate`."""
     if caller.is_agent:
         return {"source": "ai-generate", "created_by": "ai", "actor": caller.label}

@@ -61,10 +61,10 @@ def route_table(routes: Sequence[Any]) -> list[RouteEntry]:
         if isinstance(original, Mount):
             table.append(RouteEntry(f"MOUNT {original.path}", None, {}, None, False, prefix=original.path))
             continue
-        path = context.path
+        path = context.path or ""
         regex, _format, convertors = compile_path(path)
         websocket = isinstance(original, APIWebSocketRoute) or type(original).__name__ == "WebSocketRoute"
-        methods = frozenset(context.methods) if getattr(context, "methods", None) else None
+        methods = frozenset(context.methods or ()) if getattr(context, "methods", None) else None
         key = f"WS {path}" if websocket else path
         table.append(RouteEntry(key, regex, convertors, methods, websocket))
     return table
@@ -173,7 +173,7 @@ class Gate:
         if (
             origin is not None
             and state_changing
-            and not origin_allowed(origin, scheme=scheme, host=host, allowed=self.settings.allowed_origins)
+            and not origin_allowed(origin, scheme=scheme or "http", host=host, allowed=self.settings.allowed_origins)
         ):
             log.warning("refused: foreign origin", origin=origin[:200], path=scope["path"], client=client)
             await self._refuse(
@@ -274,7 +274,9 @@ class Gate:
             and project_id is not None
         ):
             membership[project_id] = await anyio.to_thread.run_sync(self._is_member, project_id, principal.id)
-        policy.decide(principal, action, project_id=project_id, is_member=membership.get, what=key)
+        policy.decide(
+            principal, action, project_id=project_id, is_member=lambda pid: bool(membership.get(pid)), what=key
+        )
 
     def _resolve(self, resolve: Callable[[Any, str], str | None], value: str) -> str | None:
         with self.db.read_session() as session:

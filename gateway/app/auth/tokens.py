@@ -103,7 +103,7 @@ def issue(
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     role = ROLE_AGENT if kind == AGENT else (ROLE_ADMIN if admin else ROLE_USER)
     token = ApiTokenDB(
-        principal_id=principal.id,  # type: ignore[arg-type]
+        principal_id=principal.id,  # type: ignore[arg-type]  # ids of stored rows are set (SQLModel types them Optional)
         token_hash=digest(secret),
         prefix=secret[:8],
         role=role,
@@ -115,7 +115,7 @@ def issue(
     session.flush()
     for project_id in projects:
         if kind == AGENT:
-            session.add(TokenProjectDB(token_id=token.id, project_id=project_id))  # type: ignore[arg-type]
+            session.add(TokenProjectDB(token_id=token.id, project_id=project_id))  # type: ignore[arg-type]  # ids of stored rows are set (SQLModel types them Optional)
         else:
             _add_member(session, project_id, principal)
     session.commit()
@@ -228,7 +228,7 @@ def member_projects(session: Session, *, principal_id: int) -> list[str]:
 
 def _add_member(session: Session, project_id: str, user: PrincipalDB) -> None:
     if session.get(ProjectMemberDB, (project_id, user.id)) is None:
-        session.add(ProjectMemberDB(project_id=project_id, principal_id=user.id))  # type: ignore[arg-type]
+        session.add(ProjectMemberDB(project_id=project_id, principal_id=user.id))  # type: ignore[arg-type]  # ids of stored rows are set (SQLModel types them Optional)
 
 
 def add_member(*, session: Session, project_id: str, name: str) -> dict[str, Any]:
@@ -246,7 +246,7 @@ def remove_member(*, session: Session, project_id: str, name: str) -> None:
     """Take a user out of a project (repeating it is harmless)."""
     user = find(session, kind=USER, name=name)
     if user is not None:
-        session.exec(  # type: ignore[call-overload]
+        session.exec(
             delete(ProjectMemberDB).where(
                 col(ProjectMemberDB.project_id) == project_id, col(ProjectMemberDB.principal_id) == user.id
             )
@@ -273,7 +273,7 @@ def principals(*, session: Session) -> list[dict[str, Any]]:
     for row in session.exec(select(PrincipalDB).order_by(col(PrincipalDB.kind), col(PrincipalDB.name))).all():
         tokens = [t for t in active.values() if t["kind"] == row.kind and t["name"] == row.name]
         projects = (
-            member_projects(session, principal_id=row.id)  # type: ignore[arg-type]
+            member_projects(session, principal_id=row.id)  # type: ignore[arg-type]  # ids of stored rows are set (SQLModel types them Optional)
             if row.kind == USER
             else sorted({p for t in tokens for p in t["projects"]})
         )

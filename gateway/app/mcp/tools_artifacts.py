@@ -58,7 +58,7 @@ def register(server: MCPServer, deps: Deps) -> None:
                     actor=call.actor,
                 )
             else:
-                data = content.encode() if content is not None else _decode(content_base64)  # type: ignore[arg-type]
+                data = content.encode() if content is not None else _decode(content_base64)  # type: ignore[arg-type]  # exactly one of the three was given (checked above)
                 stored = artifacts.store_bytes(
                     db,
                     store,

@@ -54,13 +54,13 @@ def register(server: MCPServer, deps: Deps) -> None:
                     claimed = task_execution.claim(
                         session=session,
                         project_id=project_id,
-                        task_id=briefing.resolve_task(session, project_id=project_id, ref=task).id,  # type: ignore[arg-type]
+                        task_id=briefing.resolve_task(session, project_id=project_id, ref=task).id,  # type: ignore[arg-type]  # ids of stored rows are set (SQLModel types them Optional)
                         agent_id=call.holder,
                         lease_seconds=lease_seconds,
                         start=start,
                     )
                 task_id = claimed.id
-            return answer(_briefing(project_id, task_id))  # type: ignore[arg-type]
+            return answer(_briefing(project_id, task_id))
 
     def _transition(project_id: str, ref: str, action: Any, **kwargs: Any) -> dict[str, Any]:
         with db.get_session() as session:

@@ -192,7 +192,8 @@ def _move(point: Point, thing: str, where: str, plan: PlanDraft) -> None:
     words = set(normalise_text(where).split())
     edits, moved = [], []
     for code in codes:
-        rank = keys.index(current[code]) if current[code] in keys else 0
+        milestone = current[code]
+        rank = keys.index(milestone) if milestone is not None and milestone in keys else 0
         if named:
             target = named
         elif words & _LATER:
@@ -230,7 +231,7 @@ def _scope(point: Point, plan: PlanDraft, *, step: int | None = None, to: str | 
     if target == plan.scope:
         point.problem = f"the plan is already at the {plan.scope} scope"
         return
-    point.edits = [ChangeScope(op="scope", scope=target)]  # type: ignore[arg-type]
+    point.edits = [ChangeScope(op="scope", scope=target)]
     point.done = f"changed the scope from {plan.scope} to {target}"
 
 
@@ -290,7 +291,7 @@ def _prioritising(point: Point, text: str, plan: PlanDraft, _brief: GameBrief) -
         r"^(?P<x>.+?)\s+(?:can wait|(?:is|are) not urgent|matters? less)$", lowered
     )
     if up or down:
-        _priority(point, _object((up or down).group("x")), plan, value=5 if up else 1)  # type: ignore[union-attr]
+        _priority(point, _object((up or down).group("x")), plan, value=5 if up else 1)  # type: ignore[union-attr]  # one of the two patterns matched: the caller checked
         return True
     return False
 
