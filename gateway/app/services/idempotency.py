@@ -101,6 +101,6 @@ def purge(db: DatabaseManager, *, lease: timedelta = IN_FLIGHT_LEASE) -> int:
         col(IdempotencyKeyDB.status_code).is_(None) & (col(IdempotencyKeyDB.created_at) < now - lease)
     )
     with db.get_session() as session:
-        result = session.exec(delete(IdempotencyKeyDB).where(stale))  # type: ignore[call-overload]  # sqlmodel's exec() is typed for SELECT only
+        result = session.exec(delete(IdempotencyKeyDB).where(stale))
         session.commit()
         return result.rowcount or 0
