@@ -318,7 +318,7 @@ def _deliverable(engine: str, kind: str, spec: dict[str, Any]) -> tuple[str, str
         raise TemplateError(
             f"engine {engine}: deliverable {kind} ({path}) says {stated!r}; the category table says {decided!r}"
         )
-    return path, decided or stated
+    return str(path), str(decided or stated)
 
 
 def _engine(data: dict[str, Any]) -> EngineSpec:

@@ -184,14 +184,14 @@ _XML_MAGIC: dict[str, Sniffer] = {
     "tiled_tileset": lambda head: head.lstrip()[:5] == b"<?xml" or head.lstrip().startswith(b"<tileset"),
 }
 
-for _format, _label, _mime, _extensions, _root, _category, _also in _XML_FORMATS:
+for _format, _label, _mime, _extensions, _root, _xml_category, _also in _XML_FORMATS:
     _validate_xml = _xml_validator(_root)
     _validate_xml.__doc__ = f"{_label}: UTF-8, well-formed XML" + (f" with a <{_root}> root." if _root else ".")
     register(
         _format,
         label=_label,
         mime_type=_mime,
-        category=_category,  # type: ignore[arg-type]  # the registry's decorator takes the literal the spec was declared with
+        category=_xml_category,  # type: ignore[arg-type]  # _XML_FORMATS holds category literals
         also=_also,  # type: ignore[arg-type]  # the registry's decorator takes the literal the spec was declared with
         extensions=_extensions,
         magic=_XML_MAGIC.get(_format),
