@@ -56,7 +56,7 @@ def served(tmp_path: Path):
 async def _claims_as_its_token(client: Client) -> None:
     result = await client.call_tool("claim_task", {"project_id": PROJECT})
     assert not result.is_error, result.content[0].text
-    briefing = json.loads(result.content[0].text)
+    briefing = json.loads(result.content[0].text)["briefing"]
     assert briefing["task"]["claimed_by"] == "claude-1"
     other = await client.call_tool("project_status", {"project_id": "someone-elses"})
     assert other.is_error

@@ -9,6 +9,7 @@ from unittest.mock import ANY
 import anyio
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.shared.exceptions import MCPError
 
 from gateway.app.mcp.server import build_server
 from gateway.app.schemas.projects import ProjectCreate
@@ -45,9 +46,13 @@ def payload(result) -> dict:
 
 async def work_one_task(client: Client, agent_id: str, *, project_id: str = "crates") -> dict | None:
     """What an agent does with one task: claim it, hand in each deliverable, complete it."""
-    briefing = payload(await client.call_tool("claim_task", {"project_id": project_id, "agent_id": agent_id}))
-    if briefing.get("claimed", "absent") is None:
+    claimed = payload(await client.call_tool("claim_task", {"project_id": project_id, "agent_id": agent_id}))
+    assert set(claimed) == {"claimed", "reason", "briefing", "project", "notices"}  # one shape, ready or not
+    if not claimed["claimed"]:
+        assert claimed["briefing"] is None
+        assert claimed["reason"]
         return None
+    briefing = claimed["briefing"]
     task = briefing["task"]
     assert task["status"] == "in_progress"
     for n, deliverable in enumerate(d for d in task["deliverables"] if d["required"]):
@@ -121,7 +126,7 @@ async def test_refusals_are_tool_errors_with_the_rest_reason_and_the_session_sur
         missing = await agent.call_tool("get_task", {"project_id": "crates", "task": "T-999"})
         assert missing.is_error
         assert "not-found" in missing.content[0].text
-        briefing = payload(await agent.call_tool("claim_task", {"project_id": "crates", "agent_id": "a1"}))
+        briefing = payload(await agent.call_tool("claim_task", {"project_id": "crates", "agent_id": "a1"}))["briefing"]
         code = briefing["task"]["code"]
         early = await agent.call_tool(
             "complete_task", {"project_id": "crates", "agent_id": "a1", "task": code, "summary": "too soon"}
@@ -282,8 +287,85 @@ async def test_a_briefing_leaves_out_the_plan_acceptance_records(server, project
         headers={"content-type": "application/json-patch+json"},
     ).raise_for_status()
     async with Client(server) as agent:
-        briefing = payload(await agent.call_tool("claim_task", {"project_id": "crates", "agent_id": "a1"}))
+        briefing = payload(await agent.call_tool("claim_task", {"project_id": "crates", "agent_id": "a1"}))["briefing"]
     assert [d["what"] for d in briefing["context"]["decisions"]] == ["Undo is unlimited"]
     text = json.dumps(briefing)
     assert text.count('"game"') == 1  # each fact once: not copied into the task context
     assert text.count('"acceptance_criteria"') == 1
+
+
+async def test_get_task_without_a_task_answers_with_the_callers_own_claimed_task(server, project):
+    async with Client(server) as agent:
+        ready = payload(await agent.call_tool("project_status", {"project_id": "crates"}))["ready"]
+        assert len(ready) >= 2
+        # a1 takes a task that is not the project's current one: its next get_task must show that task
+        claimed = await agent.call_tool("claim_task", {"project_id": "crates", "agent_id": "a1", "task": ready[1]})
+        held = payload(claimed)["briefing"]["task"]["code"]
+        mine = payload(await agent.call_tool("get_task", {"project_id": "crates", "agent_id": "a1"}))
+        assert mine["task"]["code"] == held
+        assert mine["task"]["claimed_by"] == "a1"
+        current = payload(await agent.call_tool("get_task", {"project_id": "crates", "agent_id": "a2"}))
+        assert current["task"]["code"] != held  # a2 holds nothing: the current task, unclaimed
+        assert current["task"]["claimed_by"] is None
+
+
+async def test_one_error_style_names_the_argument_the_agent_sent(server, project):
+    async with Client(server) as agent:
+        outside = await agent.call_tool(
+            "submit_artifact",
+            {"project_id": "crates", "agent_id": "a1", "name": "x.md", "content": "# x", "path": "../outside.md"},
+        )
+        assert outside.is_error
+        assert "body" not in outside.content[0].text
+        lease = await agent.call_tool("claim_task", {"project_id": "crates", "agent_id": "a1", "lease_seconds": 0})
+        assert lease.is_error
+        text = lease.content[0].text
+        assert text.startswith("validation-error: lease_seconds: ")
+        assert "pydantic" not in text
+        assert "http" not in text
+        unknown = await agent.call_tool("project_status", {"project_id": "crates", "verbose": True})
+        assert unknown.is_error
+        assert "verbose: not an argument of project_status" in unknown.content[0].text
+        with pytest.raises(MCPError) as missing:
+            await agent.read_resource("gateway://projects/crates/tasks/T-999/context")
+        assert missing.value.error.code == -32002
+        with pytest.raises(MCPError) as bad_prompt:
+            await agent.get_prompt("work_on_project", {"project_id": "crates"})
+        assert bad_prompt.value.error.code == -32602
+        assert "agent_id" in bad_prompt.value.error.message
+        prompt = (await agent.list_prompts()).prompts[0]
+    assert all(argument.description for argument in prompt.arguments)
+
+
+async def test_an_agent_whose_task_a_replan_dropped_is_told_on_its_next_call(server, project, client):
+    async with Client(server) as agent:
+        held = payload(await agent.call_tool("claim_task", {"project_id": "crates", "agent_id": "agent-b"}))
+        code = held["briefing"]["task"]["code"]
+        client.post(
+            "/api/v1/projects/crates/plans/1/revisions", json={"edits": [{"op": "remove", "code": code}]}
+        ).raise_for_status()
+        client.post("/api/v1/projects/crates/plans/2/accept").raise_for_status()
+        complete = await agent.call_tool(
+            "complete_task", {"project_id": "crates", "agent_id": "agent-b", "task": code, "summary": "done"}
+        )
+        assert complete.is_error
+        assert complete.content[0].text.startswith("task-withdrawn: ")
+        assert "re-plan" in complete.content[0].text
+        again = payload(await agent.call_tool("claim_task", {"project_id": "crates", "agent_id": "agent-b"}))
+    assert again["claimed"]
+    assert again["briefing"]["task"]["code"] != code
+    assert [n["task"] for n in again["notices"]] == [code]
+
+
+async def test_agents_append_decisions_without_losing_each_others(server, project, client):
+    async with Client(server) as one, Client(server) as two:
+        tool = next(t for t in (await one.list_tools()).tools if t.name == "update_context")
+        assert "decisions" in tool.input_schema["properties"]["append"]["description"]
+        for agent, what in ((one, "Crates snap to a 32 px grid"), (two, "Undo is unlimited")):
+            written = await agent.call_tool(
+                "update_context",
+                {"project_id": "crates", "agent_id": "a1", "append": {"decisions": [{"what": what}]}},
+            )
+            assert not written.is_error, written.content[0].text
+    decisions = client.get("/api/v1/projects/crates/context").json()["content"]["decisions"]
+    assert [d["what"] for d in decisions[-2:]] == ["Crates snap to a 32 px grid", "Undo is unlimited"]

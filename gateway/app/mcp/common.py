@@ -3,7 +3,7 @@
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -20,7 +20,7 @@ from gateway.app.auth.gate import PRINCIPAL
 from gateway.app.auth.principal import Principal, acting_as
 from gateway.app.config import Settings
 from gateway.app.db import DatabaseManager
-from gateway.app.errors import DomainError
+from gateway.app.errors import DomainError, NotFound
 from gateway.app.logging import get_logger, valid_request_id
 from gateway.app.storage import BlobStore
 
@@ -49,8 +49,8 @@ AgentId = Annotated[
     ),
 ]
 TaskRef = Annotated[str, Field(description="Task code (T-004) or id", max_length=32)]
-READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False)
-WRITE = ToolAnnotations(readOnlyHint=False, destructiveHint=False)
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False)
+WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False)
 
 
 @dataclass(frozen=True)
@@ -86,12 +86,42 @@ def answer(data: Any) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)])
 
 
-def reason(exc: DomainError) -> str:
-    """The refusal as the REST API words it: problem type, then detail, then each invalid field."""
+# Where a service names a field by its place in an HTTP request, the agent reads its own argument's name.
+REQUEST_PARTS = ("body", "query", "path", "header")
+# JSON-RPC error code the MCP specification gives to a resource that does not exist.
+RESOURCE_NOT_FOUND = -32002
+
+
+def _field(loc: Any, renames: Mapping[str, str]) -> str:
+    parts = [str(part) for part in loc]
+    if len(parts) > 1 and parts[0] in REQUEST_PARTS:
+        parts = parts[1:]
+    if parts:
+        parts[0] = renames.get(parts[0], parts[0])
+    return ".".join(parts) or "arguments"
+
+
+def field_errors(errors: list[dict[str, Any]], renames: Mapping[str, str] | None = None) -> str:
+    """Invalid arguments, one short `argument: problem` each, named as the agent sent them."""
+    lines = [f"{_field(e.get('loc', ()), renames or {})}: {e.get('msg', 'invalid')}" for e in errors[:20]]
+    return "; ".join(dict.fromkeys(lines))
+
+
+def validation_message(exc: ValidationError, renames: Mapping[str, str] | None = None) -> str:
+    """A pydantic refusal as an agent should read it: no dump, no documentation URL."""
+    errors = [
+        {"loc": e["loc"], "msg": e["msg"].removeprefix("Value error, ")}
+        for e in exc.errors(include_url=False, include_input=False)
+    ]
+    return f"validation-error: {field_errors(errors, renames)}"
+
+
+def reason(exc: DomainError, renames: Mapping[str, str] | None = None) -> str:
+    """The refusal as the REST API words it: problem type, then detail, then each invalid argument by its name."""
     message = f"{exc.slug}: {exc.detail}"
     errors = exc.extensions.get("errors") or []
     if errors:
-        message += " | " + "; ".join(f"{'.'.join(map(str, e.get('loc', [])))}: {e.get('msg')}" for e in errors[:20])
+        message += " | " + field_errors(errors, renames)
     for key in ("current_status", "missing", "waiting_on", "current_version", "claimed_by"):
         if key in exc.extensions:
             message += f" | {key}={json.dumps(exc.extensions[key], default=str)}"
@@ -107,10 +137,13 @@ def tool_call(
     project_id: str | None = None,
     agent_id: str | None = None,
     error: Callable[[str], Exception] = ToolError,
+    renames: Mapping[str, str] | None = None,
 ) -> Iterator[Call]:
     """Scope of one tool call: its correlation id, its authorization (policy.TOOLS), its log line, its errors.
 
-    Refusals reach the client as `error` (a tool error; resources and prompts pass their own kind).
+    Refusals reach the client as `error` (a tool error; resources and prompts pass their own kind; a resource
+    that does not exist is the protocol's not-found error). `renames` maps a service's field names to the
+    tool's argument names, for the refusals' wording.
     """
     headers = (ctx.headers if ctx is not None else None) or {}
     sent = headers.get("x-request-id")
@@ -126,10 +159,12 @@ def tool_call(
             yield call
     except DomainError as exc:
         outcome = exc.slug
-        raise error(reason(exc)) from None
+        if error is resource_error and isinstance(exc, NotFound):
+            raise MCPError(code=RESOURCE_NOT_FOUND, message=f"Resource not found: {exc.detail}") from None
+        raise error(reason(exc, renames)) from None
     except ValidationError as exc:
         outcome = "validation-error"
-        raise error(f"validation-error: {exc.errors(include_url=False, include_input=False)}") from None
+        raise error(validation_message(exc, renames)) from None
     finally:
         log.info(
             "mcp tool call",

@@ -1,6 +1,9 @@
 """MCP prompts: how an agent works a project through the gateway's tools."""
 
+from typing import Annotated
+
 from mcp.server.mcpserver import Context, MCPServer
+from pydantic import Field
 
 from gateway.app.mcp.common import Deps, prompt_error, tool_call
 
@@ -26,7 +29,11 @@ def register(server: MCPServer, deps: Deps) -> None:
     """Add the prompts to the server."""
 
     @server.prompt(title="Work on a game project")
-    def work_on_project(project_id: str, agent_id: str, ctx: Context) -> str:
+    def work_on_project(
+        project_id: Annotated[str, Field(description="The project to work on (see list_projects)")],
+        agent_id: Annotated[str, Field(description="Your stable agent name, used in every tool call")],
+        ctx: Context,
+    ) -> str:
         """How to work a project through the gateway's tools."""
         with tool_call(ctx, "work_on_project", deps, project_id=project_id, error=prompt_error) as call:
             name = agent_id if not call.principal.is_agent else call.principal.name

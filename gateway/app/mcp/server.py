@@ -11,7 +11,11 @@ REST API gives. No tool deletes anything or accepts a plan: that stays with user
 from contextlib import asynccontextmanager
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS
+from pydantic import ValidationError
 
 from gateway import __version__
 from gateway.app.auth.principal import LOCAL_USER, Principal
@@ -26,7 +30,7 @@ from gateway.app.mcp import (
     tools_projects,
     tools_tasks,
 )
-from gateway.app.mcp.common import Deps
+from gateway.app.mcp.common import Deps, validation_message
 from gateway.app.storage import BlobStore
 
 INSTRUCTIONS = """\
@@ -42,6 +46,45 @@ suggest plan changes (a user accepts them). Task refs are codes like T-004.
 GROUPS = (tools_projects, tools_tasks, tools_artifacts, tools_contexts, tools_plans, resources, prompts)
 
 
+class GatewayServer(MCPServer):
+    """The SDK's server with the gateway's protocol manners: one error style for every refusal.
+
+    A tool call with an argument the tool does not take is refused, naming it; invalid arguments come back as
+    `validation-error: argument: problem; …` (no pydantic dump, no documentation links, no SDK prefix); a prompt
+    asked for without its required arguments is an invalid-params JSON-RPC error.
+    """
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
+        """Call a tool, refusing arguments it does not take and wording invalid ones argument by argument."""
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None:
+            known = set(tool.parameters.get("properties", {}))
+            unknown = sorted(set(arguments) - known)
+            if unknown:
+                raise ToolError(
+                    f"validation-error: {', '.join(unknown)}: not an argument of {name} "
+                    f"(it takes {', '.join(sorted(known))})"
+                )
+        try:
+            return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError:
+            raise
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise ToolError(validation_message(exc.__cause__)) from exc.__cause__
+            # The SDK prefixes "Error executing tool <name>: "; the agent knows which tool it called.
+            raise ToolError(str(exc).removeprefix(f"Error executing tool {name}: ")) from exc
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Context | None = None
+    ) -> Any:
+        """Render a prompt; missing arguments are the caller's error (invalid params), said plainly."""
+        try:
+            return await super().get_prompt(name, arguments, context)
+        except ValueError as exc:
+            raise MCPError(code=INVALID_PARAMS, message=str(exc), data={"prompt": name}) from None
+
+
 def build_server(
     *,
     db: DatabaseManager,
@@ -55,7 +98,7 @@ def build_server(
     `principal` is who calls over transports without HTTP requests (stdio: the principal of GATEWAY_TOKEN;
     in-process clients); over HTTP each call acts as the principal the app's gate authenticated.
     """
-    server: MCPServer = MCPServer("gateway", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
+    server = GatewayServer("gateway", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan)
     deps = Deps(db=db, store=store, settings=settings, principal=principal)
     for group in GROUPS:
         group.register(server, deps)

@@ -6,7 +6,9 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult
 from pydantic import Field
 
+from gateway.app.errors import InvalidInput
 from gateway.app.mcp.common import READ_ONLY, WRITE, AgentId, Deps, ProjectId, TaskRef, answer, tool_call
+from gateway.app.schemas.contexts import CONTEXT_SHAPE
 from gateway.app.services import briefing, contexts
 
 
@@ -32,25 +34,57 @@ def register(server: MCPServer, deps: Deps) -> None:
     def update_context(
         ctx: Context,
         project_id: ProjectId,
-        patch: Annotated[dict[str, Any], Field(description="JSON Merge Patch (RFC 7386); null removes a key")],
-        base_version: Annotated[int, Field(description="The version you read; refused if no longer current")],
+        append: Annotated[
+            dict[str, list[Any]] | None,
+            Field(
+                description='Entries to add at the end of lists, e.g. {"decisions": [{"what": "…", "why": "…"}], '
+                '"notes": ["…"]}: nothing already there is replaced, no base_version needed. ' + CONTEXT_SHAPE
+            ),
+        ] = None,
+        patch: Annotated[
+            dict[str, Any] | None,
+            Field(
+                description='A JSON Merge Patch (RFC 7386): objects merge (add a convention: {"conventions": '
+                '{"naming": "snake_case"}}), null removes a key, a list replaces the whole list (use append)'
+            ),
+        ] = None,
+        base_version: Annotated[
+            int | None, Field(description="The version you read (get_context); required with patch, refused if stale")
+        ] = None,
         task: TaskRef | None = None,
         agent_id: AgentId = None,
     ) -> CallToolResult:
-        """Record decisions or conventions: a new context version (history is never rewritten)."""
+        """Record decisions, conventions or notes: append to lists, or merge-patch (a new context version)."""
         with (
             tool_call(ctx, "update_context", deps, project_id=project_id, agent_id=agent_id) as call,
             db.get_session() as session,
         ):
+            if (append is None) == (patch is None):
+                raise InvalidInput(
+                    "Give exactly one of append and patch.",
+                    errors=[{"loc": ["append"], "msg": "give exactly one of append and patch"}],
+                )
             task_id = briefing.resolve_task(session, project_id=project_id, ref=task).id if task else None
-            row = contexts.patch(
-                session=session,
-                project_id=project_id,
-                task_id=task_id,
-                patch=patch,
-                expected_version=base_version,
-                source="ai-generate",
-                created_by="ai",
-                actor=call.actor,
-            )
+            if append is not None:
+                row = contexts.append_entries(
+                    session=session,
+                    project_id=project_id,
+                    task_id=task_id,
+                    entries=append,
+                    expected_version=base_version,
+                    source="ai-generate",
+                    created_by="ai",
+                    actor=call.actor,
+                )
+            else:
+                row = contexts.patch(
+                    session=session,
+                    project_id=project_id,
+                    task_id=task_id,
+                    patch=patch,
+                    expected_version=base_version,
+                    source="ai-generate",
+                    created_by="ai",
+                    actor=call.actor,
+                )
             return answer({"version": row.version, "summary": row.summary})

@@ -7,23 +7,34 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from gateway.app.mcp.common import READ_ONLY, WRITE, AgentId, Deps, ProjectId, TaskRef, answer, tool_call
-from gateway.app.services import briefing, projects, task_execution
+from gateway.app.services import briefing, projects, task_execution, task_views
 
 
 def register(server: MCPServer, deps: Deps) -> None:
     """Add the task tools to the server."""
     db = deps.db
 
-    def _briefing(project_id: str, ref: str | int | None) -> dict[str, Any]:
+    def _briefing(project_id: str, ref: str | int | None, holder: str | None = None) -> dict[str, Any]:
         with db.read_session() as session:
-            task = briefing.resolve_task(session, project_id=project_id, ref=ref)
-            return briefing.briefing(session, project_id=project_id, task=task)
+            task = briefing.resolve_task(session, project_id=project_id, ref=ref, agent_id=holder)
+            view = briefing.briefing(session, project_id=project_id, task=task)
+            if holder is not None:
+                view["notices"] = briefing.notices(session, project_id=project_id, agent_id=holder)
+            return view
 
     @server.tool(annotations=READ_ONLY)
-    def get_task(ctx: Context, project_id: ProjectId, task: TaskRef | None = None) -> CallToolResult:
-        """A task's full briefing (default: the project's current task), without claiming it."""
-        with tool_call(ctx, "get_task", deps, project_id=project_id):
-            return answer(_briefing(project_id, task))
+    def get_task(
+        ctx: Context,
+        project_id: ProjectId,
+        task: Annotated[
+            Annotated[str, Field(max_length=32)] | None,
+            Field(description="Task code (T-004) or id; left out: the task you hold, else the current one"),
+        ] = None,
+        agent_id: AgentId = None,
+    ) -> CallToolResult:
+        """A task's full briefing (default: the task you hold, else the project's current task), without claiming."""
+        with tool_call(ctx, "get_task", deps, project_id=project_id, agent_id=agent_id) as call:
+            return answer(_briefing(project_id, task, call.holder))
 
     @server.tool(annotations=WRITE)
     def claim_task(
@@ -36,41 +47,46 @@ def register(server: MCPServer, deps: Deps) -> None:
             int, Field(ge=1, le=86_400, description="Claim lifetime; renew by claiming again")
         ] = 900,
     ) -> CallToolResult:
-        """Claim a task (default: the next ready one, by priority) and start it; returns its briefing."""
+        """Claim a task (default: the next ready one) and start it; answers {claimed, reason, briefing, project}."""
         with tool_call(ctx, "claim_task", deps, project_id=project_id, agent_id=agent_id) as call:
             with db.get_session() as session:
-                if task is None:
-                    claimed = task_execution.claim_next(
-                        session=session,
+                task_id = briefing.resolve_task(session, project_id=project_id, ref=task).id if task else None
+                claimed = task_execution.claim_work(
+                    session=session,
+                    project_id=project_id,
+                    agent_id=call.holder,
+                    task_id=task_id,
+                    lease_seconds=lease_seconds,
+                    start=start,
+                )
+                claimed_id = claimed.id if claimed is not None else None
+            with db.read_session() as session:
+                held = (
+                    briefing.briefing(
+                        session,
                         project_id=project_id,
-                        agent_id=call.holder,
-                        lease_seconds=lease_seconds,
-                        start=start,
+                        task=briefing.resolve_task(session, project_id=project_id, ref=claimed_id),
                     )
-                    if claimed is None:
-                        status = briefing.progress(session, projects.get(session=session, project_id=project_id))
-                        return answer({"claimed": None, "reason": "no task is ready", "project": status})
-                else:
-                    claimed = task_execution.claim(
-                        session=session,
-                        project_id=project_id,
-                        task_id=briefing.resolve_task(session, project_id=project_id, ref=task).id,  # type: ignore[arg-type]  # ids of stored rows are set (SQLModel types them Optional)
-                        agent_id=call.holder,
-                        lease_seconds=lease_seconds,
-                        start=start,
-                    )
-                task_id = claimed.id
-            return answer(_briefing(project_id, task_id))
+                    if claimed_id is not None
+                    else None
+                )
+                # One shape whether or not a task was ready: an agent never guesses which answer it got.
+                return answer(
+                    {
+                        "claimed": held is not None,
+                        "reason": None if held is not None else "no task is ready",
+                        "briefing": held,
+                        "project": briefing.progress(session, projects.get(session=session, project_id=project_id)),
+                        "notices": briefing.notices(session, project_id=project_id, agent_id=call.holder),
+                    }
+                )
 
     def _transition(project_id: str, ref: str, action: Any, **kwargs: Any) -> dict[str, Any]:
         with db.get_session() as session:
             task = briefing.resolve_task(session, project_id=project_id, ref=ref)
             done = action(session=session, project_id=project_id, task_id=task.id, **kwargs)
             status = briefing.progress(session, projects.get(session=session, project_id=project_id))
-            return {
-                "task": {"code": done.code, "status": done.status, "claimed_by": done.claimed_by},
-                "project": status,
-            }
+            return {"task": task_views.outcome(done), "project": status}
 
     @server.tool(annotations=WRITE)
     def release_task(ctx: Context, project_id: ProjectId, task: TaskRef, agent_id: AgentId = None) -> CallToolResult:
