@@ -95,7 +95,8 @@ async def test_the_tool_list_is_small_typed_and_documented(server):
     names = {tool.name for tool in tools}
     assert {"list_projects", "project_status", "get_task", "claim_task", "complete_task", "submit_artifact"} <= names
     assert len(tools) <= 15
-    assert size < 9000, size  # peers ship 16k-50k tokens of tool descriptions; this is a few thousand bytes
+    # peers ship 16k-50k tokens of tool descriptions; this is a few thousand bytes, the context shape included
+    assert size < 11_000, size
     for tool in tools:
         assert tool.description, tool.name
         assert "\n" not in tool.description.strip(), tool.name
