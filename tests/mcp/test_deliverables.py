@@ -35,7 +35,7 @@ def answer(result) -> dict:
 
 async def test_a_shopping_list_does_not_complete_the_design_task(server):
     async with Client(server) as agent:
-        briefing = answer(await agent.call_tool("claim_task", {**AGENT, "task": "T-001"}))
+        briefing = answer(await agent.call_tool("claim_task", {**AGENT, "task": "T-001"}))["briefing"]
         assert [d["name"] for d in briefing["task"]["deliverables"]] == ["docs/game-design.md"]
         shopping = answer(
             await agent.call_tool(
