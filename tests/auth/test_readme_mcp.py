@@ -95,7 +95,7 @@ async def test_the_python_snippet(served):
     namespace: dict = {}
     exec("async def snippet():\n" + textwrap.indent(code, "    ") + "\n    return briefing", namespace)
     result = await namespace["snippet"]()
-    assert json.loads(result.content[0].text)["task"]["claimed_by"] == "claude-1"
+    assert json.loads(result.content[0].text)["briefing"]["task"]["claimed_by"] == "claude-1"
 
 
 def _stdio(command: str, args: list[str], env: dict[str, str], token: str, data: Path) -> StdioServerParameters:
