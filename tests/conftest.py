@@ -247,3 +247,21 @@ class LiveServer:
 def live_server(app) -> Iterator[LiveServer]:
     with LiveServer(app) as server:
         yield server
+
+
+@pytest.fixture
+def fake_llm():
+    """A scripted LLM service (OpenAI chat completions and Anthropic messages) on a loopback port."""
+    from tests.fake_llm import FakeLLMServer
+
+    with FakeLLMServer() as fake:
+        yield fake
+
+
+@pytest.fixture
+def llm_client(database_url: str, tmp_path: Path, fake_llm, db: DatabaseManager) -> Iterator[TestClient]:
+    """A client of an app whose default planner is an LLM served by `fake_llm`."""
+    from tests.llm_fixtures import llm_settings
+
+    with TestClient(create_app(llm_settings(database_url, tmp_path, fake_llm), db=db)) as test_client:
+        yield test_client

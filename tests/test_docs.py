@@ -8,7 +8,7 @@ import yaml
 from gateway.app.outbox import EVENT_TYPES, CloseCode, EventRead
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-TYPE = re.compile(r"`((?:project|plan|task|context|artifact)\.[a-z_]+)`")
+TYPE = re.compile(r"`((?:project|plan|task|context|artifact|job)\.[a-z_]+)`")
 
 
 def _asyncapi() -> dict:

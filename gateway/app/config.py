@@ -5,12 +5,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.app.jsondoc import READABLE_DEPTH
 
 DEFAULT_DATABASE_URL = "sqlite:///data/gateway.db"
+LLMProvider = Literal["openai-compatible", "openai", "anthropic"]
+OutputMode = Literal["auto", "tool", "native", "prompted-json", "prompted"]
 
 
 class Settings(BaseSettings):
@@ -110,6 +112,46 @@ class Settings(BaseSettings):
     events_ws_max_lag: int = Field(
         default=1000, ge=1, description="A live connection further behind than this many events is closed (4408)"
     )
+
+    # Planning (docs/planning.md): which planner proposes, the LLM behind it, and the jobs that run it
+    planner: Literal["template", "llm"] = Field(
+        default="template", description="Default planner: template (offline, deterministic) or llm"
+    )
+    llm_provider: LLMProvider = Field(
+        default="openai-compatible",
+        description="openai-compatible (Ollama, llama.cpp, vLLM, LM Studio), openai, anthropic",
+    )
+    llm_base_url: str | None = Field(default=None, description="API base URL, e.g. http://127.0.0.1:11434/v1")
+    llm_model: str | None = Field(default=None, max_length=200, description="Model name as the provider knows it")
+    llm_api_key: SecretStr | None = Field(default=None, description="API key; never logged or returned")
+    llm_output_mode: OutputMode = Field(
+        default="auto",
+        description="How the model returns the plan: tool (a tool call), native (JSON schema response format), "
+        "prompted-json (JSON object response format + the schema in the prompt), prompted (the prompt only); "
+        "auto = tool for openai and anthropic, prompted-json for openai-compatible",
+    )
+    llm_max_attempts: int = Field(default=3, ge=1, le=10, description="Model answers per draft, repairs included")
+    llm_request_timeout_s: float = Field(default=300.0, gt=0, description="Timeout of one model request")
+    llm_max_tokens: int = Field(default=8192, ge=256, description="Largest answer asked of the model")
+    llm_temperature: float | None = Field(default=0.2, ge=0, le=2, description="Sampling temperature (null: default)")
+    llm_prices: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description='USD per million tokens (input, output) by model, added to the packaged table: {"m": [3, 15]}',
+    )
+    job_timeout_s: float = Field(default=900.0, gt=0, description="A planning job running longer fails (timeout)")
+    job_max_attempts: int = Field(
+        default=2, ge=1, le=10, description="Runs of a job before it fails (a run lost to a crash counts)"
+    )
+    job_lease_s: float = Field(
+        default=30.0, gt=0, description="A running job whose worker stops renewing for this long is requeued or failed"
+    )
+    job_poll_interval_s: float = Field(default=1.0, gt=0, description="How often an idle worker looks for jobs")
+    jobs_enabled: bool = Field(default=True, description="Run a job worker in this process")
+
+    @property
+    def llm_configured(self) -> bool:
+        """Whether an LLM is set up (a model is named)."""
+        return bool(self.llm_model)
 
 
 def is_loopback(host: str) -> bool:

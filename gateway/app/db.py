@@ -187,6 +187,11 @@ class TaskPlanDB(SQLModel, table=True):
     # 005: milestones
     milestones: str | None = Field(default=None, description="JSON array of milestones {key, title, goal}, in order")
 
+    # 008: planning jobs
+    provenance: str | None = Field(
+        default=None, description="JSON: planner, provider, model, prompt version, attempts, tokens, latency, cost"
+    )
+
     __table_args__ = (Index("uq_task_plans_project_version", "project_id", "version", unique=True), NEVER_REUSE_IDS)
 
 
@@ -321,6 +326,40 @@ class ProjectMemberDB(SQLModel, table=True):
     project_id: str = Field(primary_key=True, index=True)
     principal_id: int = Field(foreign_key="principals.id", primary_key=True)
     created_at: datetime = Field(default_factory=utc_now, sa_column_kwargs=_server_default(func.now()))
+
+
+# --- 008: planning jobs ------------------------------------------------------------------------------
+
+
+class JobDB(SQLModel, table=True):
+    """Slow AI work (a proposal, a revision, a memory update) done outside any request, by a worker."""
+
+    __tablename__ = "jobs"
+
+    id: str = Field(primary_key=True, description="Job id (32 hex digits)")
+    project_id: str = Field(foreign_key="projects.id", description="Project ID")
+    kind: str = Field(description="propose|revise|memory")
+    status: str = Field(default="queued", description="queued|running|done|failed|cancelled")
+    attempt: int = Field(default=0, description="Runs started so far")
+    max_attempts: int = Field(default=1, description="Runs allowed before the job fails")
+    base_version: int | None = Field(default=None, description="Plan version revised (or the newest one, proposing)")
+    plan_version: int | None = Field(default=None, description="The version the job wrote")
+    request: str = Field(default="{}", description="JSON input: planner, feedback, task…")
+    error: str | None = Field(default=None, description="JSON: why it failed (detail, problems)")
+    progress: str | None = Field(default=None, description="JSON: the latest progress report")
+    actor: str = Field(default="user", description="Who asked")
+    cancel_requested: bool = Field(default=False, sa_column_kwargs=_server_default(false()))
+    lease_owner: str | None = Field(default=None, description="Worker running it")
+    lease_expires_at: datetime | None = Field(default=None, description="When a silent worker loses it")
+    created_at: datetime = Field(default_factory=utc_now, sa_column_kwargs=_server_default(func.now()))
+    updated_at: datetime = Field(default_factory=utc_now, sa_column_kwargs=_server_default(func.now()))
+    started_at: datetime | None = Field(default=None)
+    finished_at: datetime | None = Field(default=None)
+
+    __table_args__ = (
+        Index("ix_jobs_project_created", "project_id", "created_at"),
+        Index("ix_jobs_status_created", "status", "created_at"),
+    )
 
 
 # --- Engine and DatabaseManager ----------------------------------------------------------------------

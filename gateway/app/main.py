@@ -10,7 +10,19 @@ from fastapi import APIRouter, FastAPI
 from mcp.server.transport_security import TransportSecuritySettings
 
 from gateway import __version__
-from gateway.app.api import artifacts, auth, catalogue, contexts, events, interchange, plans, projects, system, tasks
+from gateway.app.api import (
+    artifacts,
+    auth,
+    catalogue,
+    contexts,
+    events,
+    interchange,
+    jobs,
+    plans,
+    projects,
+    system,
+    tasks,
+)
 from gateway.app.api.idempotency import IdempotencyMiddleware
 from gateway.app.api.middleware import AccessLogMiddleware, BodySizeLimitMiddleware, JsonDepthLimitMiddleware
 from gateway.app.api.problems import install_problem_handlers
@@ -22,6 +34,7 @@ from gateway.app.mcp.server import build_server
 from gateway.app.services import event_streams
 from gateway.app.storage import BlobStore
 from gateway.app.web import routes as web
+from gateway.app.worker import JobWorker
 
 DESCRIPTION = """\
 The backend of an AI-assisted game development workflow: projects, versioned plans of tasks agreed
@@ -35,6 +48,10 @@ with the logs; the response always carries one.
 TAGS = [
     {"name": "projects", "description": "Game projects."},
     {"name": "plans", "description": "Versioned plans and the user-AI consensus: propose, revise, edit, accept."},
+    {
+        "name": "jobs",
+        "description": "Slow AI work (LLM proposals and revisions, memory updates): follow, list, cancel.",
+    },
     {"name": "tasks", "description": "A project's tasks, and the work on them: claims, leases, transitions."},
     {"name": "artifacts", "description": "Files handed in for a project or a task."},
     {
@@ -83,6 +100,7 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
     )
     # Captured now: each streamable_http_app() call makes a new (single-use) session manager.
     agent_sessions = agents.session_manager
+    worker = JobWorker(database, settings) if settings.jobs_enabled else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -93,8 +111,13 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
         # Leftovers of uploads a crash interrupted (an hour old: nothing still writes them).
         await anyio.to_thread.run_sync(lambda: store.sweep_temp(older_than_seconds=3600))
         async with event_streams.serving(hub, settings=settings), agent_sessions.run():
-            freeze_startup_objects()
-            yield
+            if worker is not None:
+                async with worker.running():
+                    freeze_startup_objects()
+                    yield
+            else:
+                freeze_startup_objects()
+                yield
         if owns_db:
             database.dispose()
 
@@ -112,10 +135,11 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
     app.state.db = database
     app.state.store = store
     app.state.events = hub
+    app.state.worker = worker
     install_problem_handlers(app)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (projects, plans, interchange, tasks, artifacts, contexts, events, catalogue, auth):
+    for module in (projects, plans, interchange, jobs, tasks, artifacts, contexts, events, catalogue, auth):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(system.router)

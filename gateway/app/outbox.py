@@ -56,6 +56,12 @@ EVENT_TYPES: dict[str, str] = {
     "artifact.validated": "An artifact was validated: valid or invalid, with a report.",
     "artifact.updated": "An artifact's metadata changed.",
     "artifact.deleted": "An artifact was deleted.",
+    "job.queued": "A planning job was queued (or queued again after its worker stopped).",
+    "job.running": "A worker started an attempt of a job.",
+    "job.progress": "A running job reported a step (asking the model, repairing, writing).",
+    "job.done": "A job finished; a proposal or revision job names the version it wrote.",
+    "job.failed": "A job failed; nothing was written; the error says why.",
+    "job.cancelled": "A job was cancelled; nothing was written.",
 }
 
 

@@ -95,8 +95,8 @@ async def test_the_tool_list_is_small_typed_and_documented(server):
     names = {tool.name for tool in tools}
     assert {"list_projects", "project_status", "get_task", "claim_task", "complete_task", "submit_artifact"} <= names
     assert len(tools) <= 15
-    # peers ship 16k-50k tokens of tool descriptions; this is a few thousand bytes, the context shape included
-    assert size < 11_000, size
+    # peers ship 16k-50k tokens of tool descriptions; this is ~12 kB, the context shape and planning tools included
+    assert size < 13_000, size
     for tool in tools:
         assert tool.description, tool.name
         assert "\n" not in tool.description.strip(), tool.name

@@ -312,7 +312,7 @@ def test_game_defaults_describe_the_project(catalogue: Catalogue) -> None:
 
 
 def test_registry() -> None:
-    assert planner_kinds() == ["template"]
+    assert planner_kinds() == ["template", "llm"]
     planner = get_planner()
     assert isinstance(planner, Planner)
     assert planner.name == "template"

@@ -9,6 +9,7 @@ from sqlmodel import Session
 from gateway.app.auth import policy, tokens
 from gateway.app.auth.gate import PRINCIPAL
 from gateway.app.auth.principal import Principal
+from gateway.app.config import Settings
 from gateway.app.db import DatabaseManager
 from gateway.app.errors import Unauthorized
 from gateway.app.services.common import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -35,6 +36,19 @@ def get_store(request: Request) -> BlobStore:
     return request.app.state.store
 
 
+def get_app_settings(request: Request) -> Settings:
+    """The app's settings."""
+    return request.app.state.settings
+
+
+def wake_worker(request: Request) -> None:
+    """Tell this process's job worker that a job was just queued (it would find it at its next poll anyway)."""
+    worker = getattr(request.app.state, "worker", None)
+    if worker is not None:
+        worker.wake()
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 DbDep = Annotated[DatabaseManager, Depends(get_db)]
 StoreDep = Annotated[BlobStore, Depends(get_store)]
 SessionDep = Annotated[Session, Depends(_session)]

@@ -2,16 +2,19 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
-from gateway.app.api.deps import ReadSessionDep, SessionDep
+from gateway.app.api.deps import ReadSessionDep, SessionDep, SettingsDep, wake_worker
 from gateway.app.api.problems import problems
 from gateway.app.api.projects import ProjectId
 from gateway.app.api.routing import DocumentedRoute
-from gateway.app.db import TaskPlanDB
+from gateway.app.db import JobDB, TaskPlanDB
 from gateway.app.planner import Feedback
 from gateway.app.schemas.common import DB_INT_MAX
+from gateway.app.schemas.jobs import JobRead
 from gateway.app.schemas.plans import (
     EditRequest,
     PlanDiff,
@@ -23,11 +26,18 @@ from gateway.app.schemas.plans import (
     ReviseRequest,
 )
 from gateway.app.schemas.tasks import TaskRead
-from gateway.app.services import plans
+from gateway.app.services import jobs, planning, plans
 
 router = APIRouter(prefix="/projects/{project_id}/plans", tags=["plans"], route_class=DocumentedRoute)
 Version = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="The plan's version number within the project")]
 WRITE_PROBLEMS = problems(404, 409, 413, 422)
+JOB_ACCEPTED = {
+    202: {
+        "model": JobRead,
+        "description": "An LLM writes this version: the job to follow (`Location: /api/v1/jobs/{id}`); its "
+        "`plan_version` is set when it is done, and job.* events report its progress on the project's stream.",
+    }
+}
 
 
 def read_plan(session: Session, plan: TaskPlanDB, response: Response | None = None) -> PlanRead:
@@ -38,16 +48,40 @@ def read_plan(session: Session, plan: TaskPlanDB, response: Response | None = No
     return PlanRead(**view | {"tasks": [TaskRead.model_validate(task) for task in view["tasks"]]})
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=PlanRead, responses=WRITE_PROBLEMS)
+def job_accepted(request: Request, job: JobDB) -> JSONResponse:
+    """202 with the job and where to follow it; the worker is woken."""
+    wake_worker(request)
+    body = JobRead.model_validate(jobs.view(job))
+    return JSONResponse(
+        jsonable_encoder(body), status_code=status.HTTP_202_ACCEPTED, headers={"Location": f"/api/v1/jobs/{job.id}"}
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PlanRead,
+    responses={**WRITE_PROBLEMS, **JOB_ACCEPTED},
+)
 def propose_plan(
-    project_id: ProjectId, session: SessionDep, response: Response, data: ProposeRequest | None = None
-) -> PlanRead:
+    project_id: ProjectId,
+    session: SessionDep,
+    settings: SettingsDep,
+    request: Request,
+    response: Response,
+    data: ProposeRequest | None = None,
+) -> PlanRead | JSONResponse:
     """Ask the AI to propose a plan from the project's brief (the next version).
 
-    Other open proposals stay open (any of them can be accepted); a project in draft moves to consensus.
+    The template planner answers at once (201, the version). An LLM answers later: 202 with a job
+    (`GET /api/v1/jobs/{id}`) that writes the version when it is done. Other open proposals stay open (any of
+    them can be accepted); a project in draft moves to consensus.
     """
-    plan = plans.propose(session=session, project_id=project_id, planner=(data or ProposeRequest()).planner)
-    return read_plan(session, plan, response)
+    planner = (data or ProposeRequest()).planner
+    result = planning.request_proposal(session=session, project_id=project_id, planner=planner, settings=settings)
+    if isinstance(result, JobDB):
+        return job_accepted(request, result)
+    return read_plan(session, result, response)
 
 
 @router.get("", response_model=PlanList, responses=problems(404))
@@ -96,20 +130,39 @@ def get_plan(project_id: ProjectId, version: Version, session: ReadSessionDep) -
 
 
 @router.post(
-    "/{version}/revisions", status_code=status.HTTP_201_CREATED, response_model=PlanRead, responses=WRITE_PROBLEMS
+    "/{version}/revisions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PlanRead,
+    responses={**WRITE_PROBLEMS, **JOB_ACCEPTED},
 )
 def revise_plan(
-    project_id: ProjectId, version: Version, data: ReviseRequest, session: SessionDep, response: Response
-) -> PlanRead:
+    project_id: ProjectId,
+    version: Version,
+    data: ReviseRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    request: Request,
+    response: Response,
+) -> PlanRead | JSONResponse:
     """Give feedback on a version; the AI answers with the next version, based on it.
 
-    Structured edits are all applied; the template planner then reads the free text point by point and its notes
-    say how each point was handled. Feedback of which nothing can be applied is a 422 listing every point: no
-    unchanged copy is stored as a new version.
+    Structured edits are applied at once (201). Free text goes to the configured planner: an LLM reads it in a
+    job (202; the version keeps the codes of the tasks it keeps and its notes say how each point was handled);
+    the template planner reads it point by point by its rules (201), and feedback of which nothing can be applied
+    is a 422 listing every point: no unchanged copy is stored as a new version.
     """
-    feedback = Feedback.model_validate(data.model_dump(exclude_unset=True))
-    plan = plans.revise(session=session, project_id=project_id, version=version, feedback=feedback)
-    return read_plan(session, plan, response)
+    feedback = Feedback.model_validate(data.model_dump(exclude_unset=True, exclude={"planner"}))
+    result = planning.request_revision(
+        session=session,
+        project_id=project_id,
+        version=version,
+        feedback=feedback,
+        planner=data.planner,
+        settings=settings,
+    )
+    if isinstance(result, JobDB):
+        return job_accepted(request, result)
+    return read_plan(session, result, response)
 
 
 @router.post("/{version}/edits", status_code=status.HTTP_201_CREATED, response_model=PlanRead, responses=WRITE_PROBLEMS)

@@ -115,6 +115,10 @@ ROUTES: dict[str, str] = {
     "GET /api/v1/projects/{project_id}/plans/diff": "plan.read",
     "GET /api/v1/projects/{project_id}/plans/{version}": "plan.read",
     "POST /api/v1/projects/{project_id}/plans/{version}/revisions": "plan.revise",
+    # planning jobs (LLM proposals and revisions)
+    "GET /api/v1/jobs/{job_id}": "plan.read",
+    "POST /api/v1/jobs/{job_id}/cancel": "plan.propose",
+    "GET /api/v1/projects/{project_id}/jobs": "plan.read",
     "POST /api/v1/projects/{project_id}/plans/{version}/edits": "plan.edit",
     "POST /api/v1/projects/{project_id}/plans/{version}/accept": "plan.accept",
     "POST /api/v1/projects/{project_id}/plans/{version}/reject": "plan.reject",
@@ -177,9 +181,17 @@ ROUTES: dict[str, str] = {
     "ANY /mcp": "mcp.connect",
 }
 
+
 # Routes of project-scoped resources whose path has no {project_id} (e.g. /jobs/{job_id}) name the project
 # through a resolver: path parameter -> function(session, value) -> the project id (None: no such resource).
-PROJECT_OF: dict[str, Callable[[Any, str], str | None]] = {}
+def _job_project(session: Any, job_id: str) -> str | None:
+    from gateway.app.db import JobDB
+
+    job = session.get(JobDB, job_id)
+    return job.project_id if job is not None else None
+
+
+PROJECT_OF: dict[str, Callable[[Any, str], str | None]] = {"job_id": _job_project}
 
 # Every MCP tool, resource template and prompt, by name.
 TOOLS: dict[str, str] = {
@@ -195,6 +207,9 @@ TOOLS: dict[str, str] = {
     "get_context": "context.read",
     "update_context": "context.write",
     "propose_plan_revision": "plan.revise",
+    "get_job": "plan.read",
+    "get_planning_kit": "plan.read",
+    "submit_plan_draft": "plan.propose",
     # resources and prompts
     "global_context": "context.read",
     "task_context": "context.read",

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from gateway.app.planner import Edit, Feedback, Milestone, PlanDraft
+from gateway.app.planner.base import Provenance
 from gateway.app.schemas.common import InputModel, OutputModel
 from gateway.app.schemas.tasks import TaskRead
 
@@ -26,6 +27,17 @@ _SUMMARY_EXAMPLE = {
         {"key": "prototype", "title": "Prototype", "goal": "The core loop is playable with placeholder art."},
         {"key": "vertical-slice", "title": "Vertical slice", "goal": "One world plays at final quality."},
     ],
+    "provenance": {
+        "planner": "llm",
+        "provider": "openai-compatible",
+        "model": "qwen2.5-coder:7b",
+        "prompt_version": "planner/1",
+        "attempts": 1,
+        "tokens_in": 5210,
+        "tokens_out": 3877,
+        "latency_ms": 48210.5,
+        "cost_usd": 0.0,
+    },
     "task_count": 24,
     "created_at": "2026-11-25T10:00:00Z",
     "decided_at": None,
@@ -53,6 +65,10 @@ class PlanSummary(OutputModel):
     milestones: list[Milestone] = Field(
         description="The plan's milestones in order (empty for versions without milestones); each task names one"
     )
+    provenance: Provenance = Field(
+        description="Who made it (template, llm, agent:<id>, user, import:<tool>) and at what cost: provider, model, "
+        "prompt version, attempts, tokens, latency, estimated cost"
+    )
     task_count: int
     created_at: datetime
     decided_at: datetime | None
@@ -77,13 +93,23 @@ class PlanList(OutputModel):
 class ProposeRequest(InputModel):
     """Ask the AI for a new plan from the project's brief."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"planner": "template"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"planner": "template"}, {"planner": "llm"}]})
 
-    planner: Literal["template"] = Field(default="template", description="Which planner writes the proposal")
+    planner: Literal["template", "llm"] | None = Field(
+        default=None,
+        description="Which planner writes the proposal: template (offline, answers 201 with the version) or llm "
+        "(answers 202 with a job); default: the configured one (GATEWAY_PLANNER)",
+    )
 
 
 class ReviseRequest(Feedback):
     """Feedback on a version: free text and/or structured edits; the AI writes the next version from it."""
+
+    planner: Literal["template", "llm"] | None = Field(
+        default=None,
+        description="Who reads the free text: llm (answers 202 with a job) or template (rule-based, 201); default: "
+        "the configured planner. Edits alone are always applied at once (201).",
+    )
 
     model_config = ConfigDict(
         extra="forbid",

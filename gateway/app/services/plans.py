@@ -7,6 +7,7 @@ active plan and carries the progress of tasks by their stable code.
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import func, insert, true
@@ -14,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from gateway.app import outbox, task_states
-from gateway.app.db import ArtifactDB, ContextDB, ProjectDB, TaskDB, TaskPlanDB, utc_now
+from gateway.app.db import READ_ONLY, ArtifactDB, ContextDB, ProjectDB, TaskDB, TaskPlanDB, utc_now
 from gateway.app.errors import Conflict, InvalidInput, NotFound
 from gateway.app.logging import get_logger
 from gateway.app.planner import (
@@ -28,6 +29,7 @@ from gateway.app.planner import (
     get_planner,
     load_catalogue,
 )
+from gateway.app.planner.base import Drafted, Provenance, draft_now
 from gateway.app.services import contexts, projects, task_execution
 
 log = get_logger(__name__)
@@ -42,18 +44,6 @@ JSON_FIELDS = ("acceptance_criteria", "deliverables", "estimates", "dependencies
 PLAN_FIELDS = ("title", "description", "discipline", "priority", "milestone", *JSON_FIELDS)
 # Progress a task carries from the previously accepted version to the same code in the new one.
 CARRIED = ("status", "started_at", "completed_at", "summary", "blocked_reason", "claimed_by", "lease_expires_at")
-
-
-def _retrying(session: Session, use_case: Callable[[], T]) -> T:
-    """Run a use case; when a racing writer took the same version number first, roll back and run it again."""
-    for attempt in range(_ATTEMPTS):
-        try:
-            return use_case()
-        except IntegrityError:
-            session.rollback()
-            if attempt == _ATTEMPTS - 1:
-                raise Conflict("The plan changed under this request too many times; retry it.") from None
-    raise AssertionError("unreachable")
 
 
 # --- Conversions ----------------------------------------------------------------------------------------
@@ -173,10 +163,11 @@ def base_version(session: Session, plan: TaskPlanDB) -> int | None:
 def summary_view(plan: TaskPlanDB, *, task_count: int, based_on_version: int | None) -> dict[str, Any]:
     """A version without its tasks, JSON columns parsed: what every door shows of it."""
     return {
-        **plan.model_dump(exclude={"feedback", "details", "milestones"}),
+        **plan.model_dump(exclude={"feedback", "details", "milestones", "provenance"}),
         "feedback": json.loads(plan.feedback) if plan.feedback else None,
         "milestones": milestones_of(plan),
         "details": json.loads(plan.details or "{}"),
+        "provenance": provenance_of(plan),
         "based_on_version": based_on_version,
         "task_count": task_count,
     }
@@ -207,6 +198,14 @@ def outline(session: Session, plan: TaskPlanDB) -> dict[str, Any]:
             for t in tasks_of(session=session, plan=plan)
         ],
     }
+
+
+def provenance_of(plan: TaskPlanDB) -> dict[str, Any]:
+    """Who made a version and at what cost; versions from before provenance was kept name their planner only."""
+    if plan.provenance:
+        return json.loads(plan.provenance)
+    details = json.loads(plan.details or "{}")
+    return Provenance(planner=details.get("planner") or plan.created_by).model_dump()
 
 
 def diff(*, session: Session, project_id: str, from_version: int, to_version: int) -> dict[str, Any]:
@@ -323,7 +322,7 @@ def _write_version(
     draft: PlanDraft,
     created_by: str,
     actor: str,
-    planner: str,
+    provenance: Provenance,
     based_on: TaskPlanDB | None = None,
     feedback: Feedback | None = None,
 ) -> TaskPlanDB:
@@ -343,10 +342,11 @@ def _write_version(
         created_by=created_by,
         based_on_id=based_on.id if based_on else None,
         feedback=feedback.model_dump_json(exclude_unset=True) if feedback else None,
-        details=json.dumps({"planner": planner, **draft.details()}, ensure_ascii=False),
+        details=json.dumps({"planner": provenance.planner, **draft.details()}, ensure_ascii=False),
         milestones=json.dumps([m.model_dump(mode="json") for m in draft.milestones], ensure_ascii=False)
         if draft.milestones
         else None,
+        provenance=provenance.model_dump_json(),
     )
     session.add(plan)
     session.flush()
@@ -361,6 +361,7 @@ def _write_version(
             "created_by": created_by,
             "based_on_version": based_on.version if based_on else None,
             "tasks": len(draft.tasks),
+            "provenance": provenance.model_dump(),
         },
         actor=actor,
     )
@@ -386,19 +387,123 @@ def _planning_request(
     )
 
 
+# --- Planning without holding anything ------------------------------------------------------------------
+# A planner may take minutes (an LLM): it never runs inside a transaction. The inputs are read in one short
+# read transaction, the planner runs with nothing held, and the version is written in one transaction that
+# first checks that the base version is still what it was (not accepted, superseded or rejected meanwhile,
+# which would make the revision stale): then a synchronous caller plans again, and a job fails with a conflict.
+
+
+@dataclass(frozen=True)
+class PlanningInputs:
+    """What a planner needs, read at one moment, and the state of the base version then."""
+
+    project_id: str
+    request: PlanningRequest
+    base_id: int | None = None
+    base_version: int | None = None
+    base_status: str | None = None
+
+
+class StaleInputs(Exception):
+    """The base version changed status while the planner ran on it (accepted, superseded or rejected)."""
+
+    def __init__(self, version: int | None, was: str | None, now: str | None) -> None:
+        super().__init__(f"version {version} was {was} when the revision started and is {now} now")
+        self.version, self.was, self.now = version, was, now
+
+
+def planning_inputs(
+    *, session: Session, project_id: str, version: int | None = None, feedback: Feedback | None = None
+) -> PlanningInputs:
+    """Read a planner's inputs (brief, active context, base version, feedback) and end the transaction."""
+    session.rollback()
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options={READ_ONLY: True})  # a reader: no write lock
+    try:
+        project = projects.get(session=session, project_id=project_id)
+        base = get(session=session, project_id=project_id, version=version) if version is not None else None
+        previous = to_draft(base, tasks_of(session=session, plan=base)) if base is not None else None
+        return PlanningInputs(
+            project_id=project_id,
+            request=_planning_request(session, project, previous, feedback),
+            base_id=base.id if base is not None else None,
+            base_version=base.version if base is not None else None,
+            base_status=base.status if base is not None else None,
+        )
+    finally:
+        session.rollback()  # nothing is held while the planner runs
+
+
+def store_draft(
+    session: Session,
+    *,
+    inputs: PlanningInputs,
+    drafted: Drafted,
+    created_by: str,
+    actor: str,
+    feedback: Feedback | None = None,
+) -> TaskPlanDB:
+    """Lock the project, check the base version is as it was (StaleInputs otherwise), write the version.
+
+    The caller commits (a job marks itself done in the same transaction).
+    """
+    project = projects.lock(session=session, project_id=inputs.project_id)
+    based_on = session.get(TaskPlanDB, inputs.base_id) if inputs.base_id is not None else None
+    if inputs.base_id is not None and (based_on is None or based_on.status != inputs.base_status):
+        raise StaleInputs(inputs.base_version, inputs.base_status, based_on.status if based_on else "gone")
+    return _write_version(
+        session,
+        project=project,
+        draft=drafted.draft,
+        created_by=created_by,
+        actor=actor,
+        provenance=drafted.provenance,
+        based_on=based_on,
+        feedback=feedback,
+    )
+
+
+def _plan_and_store(
+    session: Session,
+    *,
+    project_id: str,
+    version: int | None,
+    feedback: Feedback | None,
+    make: Callable[[PlanningInputs], Drafted],
+    created_by: str,
+    actor: str,
+    kept_feedback: Feedback | None,
+) -> TaskPlanDB:
+    """Read, plan with nothing held, write; plan again when the base version changed meanwhile."""
+    for _attempt in range(_ATTEMPTS):
+        inputs = planning_inputs(session=session, project_id=project_id, version=version, feedback=feedback)
+        drafted = make(inputs)
+        try:
+            plan = store_draft(
+                session, inputs=inputs, drafted=drafted, created_by=created_by, actor=actor, feedback=kept_feedback
+            )
+            session.commit()
+            return plan
+        except (StaleInputs, IntegrityError):
+            session.rollback()
+    raise Conflict("The plan kept changing while this version was drafted; retry it.")
+
+
 def propose(*, session: Session, project_id: str, planner: str = "template", actor: str = "ai") -> TaskPlanDB:
     """The AI proposes a plan from the project's brief: the next version, `proposed`, created by the AI."""
-
-    def use_case() -> TaskPlanDB:
-        project = projects.lock(session=session, project_id=project_id)
-        chosen = get_planner(planner)
-        draft = chosen.propose(_planning_request(session, project, None, None))
-        plan = _write_version(session, project=project, draft=draft, created_by="ai", actor=actor, planner=chosen.name)
-        session.commit()
-        return plan
-
-    plan = _retrying(session, use_case)
-    log.info("plan proposed", project_id=project_id, version=plan.version)
+    chosen = get_planner(planner)
+    plan = _plan_and_store(
+        session,
+        project_id=project_id,
+        version=None,
+        feedback=None,
+        make=lambda inputs: draft_now(chosen, inputs.request),
+        created_by="ai",
+        actor=actor,
+        kept_feedback=None,
+    )
+    log.info("plan proposed", project_id=project_id, version=plan.version, planner=chosen.name)
     return plan
 
 
@@ -432,32 +537,21 @@ def revise(
 
     Without a version, it revises the accepted plan (or, before any is accepted, the newest proposal).
     """
-
-    def use_case() -> TaskPlanDB:
-        project = projects.lock(session=session, project_id=project_id)
-        base = (
-            get(session=session, project_id=project_id, version=version)
-            if version is not None
-            else default_base(session=session, project_id=project_id)
-        )
-        chosen = get_planner(planner)
-        previous = to_draft(base, tasks_of(session=session, plan=base))
-        draft = chosen.propose(_planning_request(session, project, previous, feedback))
-        plan = _write_version(
-            session,
-            project=project,
-            draft=draft,
-            created_by="ai",
-            actor=actor,
-            planner=chosen.name,
-            based_on=base,
-            feedback=feedback,
-        )
-        session.commit()
-        return plan
-
-    plan = _retrying(session, use_case)
-    log.info("plan revised", project_id=project_id, version=plan.version, based_on=plan.based_on_id)
+    if version is None:
+        version = default_base(session=session, project_id=project_id).version
+        session.rollback()
+    chosen = get_planner(planner)
+    plan = _plan_and_store(
+        session,
+        project_id=project_id,
+        version=version,
+        feedback=feedback,
+        make=lambda inputs: draft_now(chosen, inputs.request),
+        created_by="ai",
+        actor=actor,
+        kept_feedback=feedback,
+    )
+    log.info("plan revised", project_id=project_id, version=plan.version, based_on=version)
     return plan
 
 
@@ -479,28 +573,22 @@ def edit(
         )
     feedback = Feedback(text=note, edits=edits or []) if (note or edits) else None
 
-    def use_case() -> TaskPlanDB:
-        project = projects.lock(session=session, project_id=project_id)
-        base = get(session=session, project_id=project_id, version=version)
-        new_draft = draft
-        if new_draft is None:
-            previous = to_draft(base, tasks_of(session=session, plan=base))
-            edits_only = Feedback(text=None, edits=edits or [])
-            new_draft = get_planner("template").propose(_planning_request(session, project, previous, edits_only))
-        plan = _write_version(
-            session,
-            project=project,
-            draft=new_draft,
-            created_by="user",
-            actor=actor,
-            planner="user",
-            based_on=base,
-            feedback=feedback,
-        )
-        session.commit()
-        return plan
+    def make(inputs: PlanningInputs) -> Drafted:
+        if draft is not None:
+            return Drafted(draft, Provenance(planner="user"))
+        edited = get_planner("template").propose(inputs.request)
+        return Drafted(edited, Provenance(planner="user"))
 
-    plan = _retrying(session, use_case)
+    plan = _plan_and_store(
+        session,
+        project_id=project_id,
+        version=version,
+        feedback=Feedback(text=None, edits=edits) if edits is not None else None,
+        make=make,
+        created_by="user",
+        actor=actor,
+        kept_feedback=feedback,
+    )
     log.info("plan edited", project_id=project_id, version=plan.version, based_on=version)
     return plan
 

@@ -15,6 +15,7 @@ from gateway.app.db import (
     ArtifactDB,
     ContextDB,
     EventDB,
+    JobDB,
     ProjectDB,
     ProjectMemberDB,
     TaskDB,
@@ -218,7 +219,7 @@ def delete_(*, session: Session, project_id: str, store: BlobStore | None = None
     # Recorded first (it locks the project row); the outbox inserts it at the commit, after the delete below,
     # so the project's subscribers get a last event and its stream stays readable until retention drops it.
     outbox.record(session, project_id=project_id, type="project.deleted", data={"name": project.name}, actor="user")
-    for table in (EventDB, ContextDB, ArtifactDB, TaskDB, TaskPlanDB, ProjectMemberDB, TokenProjectDB):
+    for table in (EventDB, JobDB, ContextDB, ArtifactDB, TaskDB, TaskPlanDB, ProjectMemberDB, TokenProjectDB):
         session.execute(delete(table).where(col(table.project_id) == project_id))
     session.delete(project)
     session.commit()
