@@ -263,5 +263,5 @@ def llm_client(database_url: str, tmp_path: Path, fake_llm, db: DatabaseManager)
     """A client of an app whose default planner is an LLM served by `fake_llm`."""
     from tests.llm_fixtures import llm_settings
 
-    with TestClient(create_app(llm_settings(database_url, tmp_path, fake_llm), db=db)) as test_client:
+    with LocalClient(create_app(llm_settings(database_url, tmp_path, fake_llm), db=db)) as test_client:
         yield test_client

@@ -99,6 +99,7 @@ class JobWorker:
                     return None
             with self.db.get_session() as session:
                 jobs.reap(session=session, timeout_seconds=grace)
+            with self.db.get_session() as session:  # one use case per session
                 return jobs.claim_next(session=session, worker=self.name, lease_seconds=self.settings.job_lease_s)
 
         job = await anyio.to_thread.run_sync(reap_and_claim)

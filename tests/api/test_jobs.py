@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from gateway.app.config import Settings
 from gateway.app.db import DatabaseManager
 from gateway.app.main import create_app
+from tests.conftest import LocalClient
 from tests.fake_llm import Answer, FakeLLM
 from tests.llm_answers import valid_answer, with_cycle, with_unknown_tool
 from tests.llm_fixtures import API_KEY, create_project, llm_settings, wait_for_job
@@ -151,7 +152,7 @@ def test_a_running_job_can_be_cancelled_and_writes_nothing(llm_client: TestClien
 
 def test_a_queued_job_is_cancelled_at_once(database_url: str, tmp_path, fake_llm: FakeLLM, db: DatabaseManager):
     settings = llm_settings(database_url, tmp_path, fake_llm, jobs_enabled=False)  # no worker: it stays queued
-    with TestClient(create_app(settings, db=db)) as client:
+    with LocalClient(create_app(settings, db=db)) as client:
         create_project(client)
         job = client.post("/api/v1/projects/lantern/plans").json()
         assert job["status"] == "queued"
@@ -165,7 +166,7 @@ def test_a_queued_job_is_cancelled_at_once(database_url: str, tmp_path, fake_llm
 def test_a_job_that_outlives_its_timeout_fails(database_url: str, tmp_path, fake_llm: FakeLLM, db: DatabaseManager):
     settings = llm_settings(database_url, tmp_path, fake_llm, job_timeout_s=1.0)
     fake_llm.queue(Answer(data=valid_answer(), delay=20))
-    with TestClient(create_app(settings, db=db)) as client:
+    with LocalClient(create_app(settings, db=db)) as client:
         create_project(client)
         job = client.post("/api/v1/projects/lantern/plans").json()
         failed = wait_for_job(client, job["id"], timeout=20)
@@ -196,7 +197,7 @@ def test_unknown_jobs_and_projects_are_404s(client: TestClient):
 
 def test_jobs_are_paged_newest_first(database_url: str, tmp_path, fake_llm: FakeLLM, db: DatabaseManager):
     settings = llm_settings(database_url, tmp_path, fake_llm, jobs_enabled=False)
-    with TestClient(create_app(settings, db=db)) as client:
+    with LocalClient(create_app(settings, db=db)) as client:
         create_project(client)
         ids = []
         for _ in range(3):
@@ -210,7 +211,7 @@ def test_jobs_are_paged_newest_first(database_url: str, tmp_path, fake_llm: Fake
 
 def test_deleting_a_project_deletes_its_jobs(database_url: str, tmp_path, fake_llm: FakeLLM, db: DatabaseManager):
     settings = llm_settings(database_url, tmp_path, fake_llm, jobs_enabled=False)
-    with TestClient(create_app(settings, db=db)) as client:
+    with LocalClient(create_app(settings, db=db)) as client:
         create_project(client)
         job = client.post("/api/v1/projects/lantern/plans").json()
         assert client.delete("/api/v1/projects/lantern").status_code == 204

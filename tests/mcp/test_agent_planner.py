@@ -132,7 +132,7 @@ async def test_an_llm_revision_asked_over_mcp_is_a_job(llm_client, fake_llm: Fak
         job_id = answer["job"]["id"]
         done = wait_for_job(llm_client, job_id)
         assert done["status"] == "done"
-        seen = _data(await agent.call_tool("get_job", {"job_id": job_id}))
+        seen = _data(await agent.call_tool("get_job", {"project_id": "lantern", "job_id": job_id}))
         assert seen["plan_version"] == 2
-        missing = await agent.call_tool("get_job", {"job_id": "nope"})
+        missing = await agent.call_tool("get_job", {"project_id": "lantern", "job_id": "nope"})
         assert missing.is_error

@@ -88,12 +88,15 @@ def register(server: MCPServer, deps: Deps) -> None:
         agent_id: AgentId = None,
     ) -> CallToolResult:
         """Submit your whole plan: stored as a proposal for a person to accept, or all its problems returned."""
-        with tool_call(ctx, "submit_plan_draft", agent_id=agent_id), db.get_session() as session:
+        with (
+            tool_call(ctx, "submit_plan_draft", deps, project_id=project_id, agent_id=agent_id) as call,
+            db.get_session() as session,
+        ):
             try:
                 plan = planning.submit_agent_draft(
                     session=session,
                     project_id=project_id,
-                    agent_id=agent_id,
+                    agent_id=call.holder,
                     draft=draft,
                     version=version,
                     feedback=feedback,
