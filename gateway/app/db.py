@@ -187,7 +187,7 @@ class TaskPlanDB(SQLModel, table=True):
     # 005: milestones
     milestones: str | None = Field(default=None, description="JSON array of milestones {key, title, goal}, in order")
 
-    # 008: planning jobs
+    # 009: planning jobs
     provenance: str | None = Field(
         default=None, description="JSON: planner, provider, model, prompt version, attempts, tokens, latency, cost"
     )
@@ -328,7 +328,7 @@ class ProjectMemberDB(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utc_now, sa_column_kwargs=_server_default(func.now()))
 
 
-# --- 008: planning jobs ------------------------------------------------------------------------------
+# --- 009: planning jobs ------------------------------------------------------------------------------
 
 
 class JobDB(SQLModel, table=True):

@@ -1,10 +1,10 @@
-"""008: planning jobs (slow AI work done by a worker outside any request) and each plan version's provenance."""
+"""009: planning jobs (slow AI work done by a worker outside any request) and each plan version's provenance."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "008"
-down_revision = "007"
+revision = "009"
+down_revision = "008"
 branch_labels = None
 depends_on = None
 
