@@ -148,7 +148,7 @@ def main() -> int:
         from gateway.app.db import DatabaseManager
 
         DatabaseManager(settings.database_url).init_db()
-        with TestClient(create_app(settings)) as client:
+        with TestClient(create_app(settings), base_url="http://127.0.0.1", client=("127.0.0.1", 50000)) as client:
             created = client.post("/api/v1/projects", json={"id": "tide-keeper", "name": "Tide Keeper", "brief": BRIEF})
             assert created.status_code == 201, created.text
             print(f"brief: {json.dumps(BRIEF)}")
