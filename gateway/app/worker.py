@@ -174,10 +174,16 @@ class JobWorker:
         async def progress(data: dict[str, Any]) -> None:
             await anyio.to_thread.run_sync(self._report, job.id, data)
 
-        # Built in a thread: an LLM planner imports its SDKs on first use, which must not stall the event loop.
-        planner = await anyio.to_thread.run_sync(self.planners, jobs.request_of(job).get("planner", "llm"))
         if job.kind in ("propose", "revise"):
+            # Built in a thread: an LLM planner imports its SDKs on first use, which must not stall the event loop.
+            planner = await anyio.to_thread.run_sync(self.planners, jobs.request_of(job).get("planner", "llm"))
             return await planning.run_planning_job(self.db, job, planner=planner, worker=self.name, progress=progress)
+        if job.kind == "memory":
+            from gateway.app.services import memory
+
+            return await memory.run_memory_job(
+                self.db, job, settings=self.settings, worker=self.name, progress=progress
+            )
         if job.kind == "memory":
             from gateway.app.services import memory
 

@@ -84,9 +84,10 @@ def _patch(
     )
 
 
-def _read(row: ContextDB, response: Response) -> ContextVersionRead:
+def _read(row: ContextDB, response: Response, session: Any = None) -> ContextVersionRead:
     response.headers["ETag"] = f'"{row.version}"'
-    return ContextVersionRead.model_validate({**row.model_dump(), "content": contexts.content_of(row)})
+    content = contexts.current_content(session, row) if session is not None else contexts.content_of(row)
+    return ContextVersionRead.model_validate({**row.model_dump(), "content": content})
 
 
 def _history(page: Any) -> ContextHistory:
@@ -112,8 +113,8 @@ ToVersion = Annotated[int, Query(alias="to", ge=1, le=DB_INT_MAX, description="T
 
 @router.get("/context", response_model=ContextVersionRead, responses=problems(404))
 def get_context(project_id: ProjectId, session: ReadSessionDep, response: Response) -> ContextVersionRead:
-    """Get the active global context (its ETag is its version)."""
-    return _read(contexts.get_active(session=session, project_id=project_id), response)
+    """Get the active global context (its ETag is its version; its `progress` is computed as it is read)."""
+    return _read(contexts.get_active(session=session, project_id=project_id), response, session)
 
 
 @router.put("/context", response_model=ContextVersionRead, responses=EDIT_PROBLEMS)

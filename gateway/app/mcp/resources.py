@@ -19,7 +19,8 @@ def register(server: MCPServer, deps: Deps) -> None:
             tool_call(ctx, "global_context", deps, project_id=project_id, error=resource_error),
             db.read_session() as session,
         ):
-            return contexts.get_active(session=session, project_id=project_id).content
+            row = contexts.get_active(session=session, project_id=project_id)
+            return json.dumps(contexts.current_content(session, row), ensure_ascii=False)
 
     @server.resource("gateway://projects/{project_id}/tasks/{task}/context", mime_type="application/json")
     def task_context(project_id: str, task: str, ctx: Context) -> str:

@@ -28,7 +28,8 @@ def register(server: MCPServer, deps: Deps) -> None:
                 if version is not None
                 else contexts.get_active(session=session, project_id=project_id, task_id=task_id)
             )
-            return answer({"version": row.version, "source": row.source, "content": contexts.content_of(row)})
+            content = contexts.current_content(session, row)
+            return answer({"version": row.version, "source": row.source, "content": content})
 
     @server.tool(annotations=WRITE)
     def update_context(

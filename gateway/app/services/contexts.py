@@ -592,6 +592,18 @@ def on_task_started(session: Session, *, project: ProjectDB, task: TaskDB, actor
     )
 
 
+def current_content(session: Session, row: ContextDB) -> dict[str, Any]:
+    """A version's content as it reads now: the active global version's `progress` is computed at read time
+    (counters are not memory: completing a task writes no context version for them)."""
+    content = content_of(row)
+    if row.scope == "global" and row.is_active:
+        project = session.get(ProjectDB, row.project_id)
+        plan = session.get(TaskPlanDB, project.active_plan_id) if project and project.active_plan_id else None
+        if plan is not None:
+            content["progress"] = _progress(session, plan)
+    return content
+
+
 def on_progress(session: Session, *, project: ProjectDB, summary: str, actor: str) -> ContextDB | None:
     """A new global version with the progress section recomputed (after a task finished, reopened…)."""
     if project.active_plan_id is None:

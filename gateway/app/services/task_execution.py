@@ -19,7 +19,7 @@ from gateway.app import outbox, task_states
 from gateway.app.db import ProjectDB, TaskDB, TaskPlanDB, utc_now
 from gateway.app.errors import Conflict, DeliverablesMissing, IllegalTransition, InvalidInput
 from gateway.app.logging import get_logger
-from gateway.app.services import contexts, deliverables, projects, tasks
+from gateway.app.services import contexts, deliverables, memory, projects, tasks
 
 log = get_logger(__name__)
 
@@ -466,9 +466,8 @@ def _finish(session: Session, project: ProjectDB, task: TaskDB, actor: str) -> N
     _record(session, project, task, "task.completed", actor, summary=task.summary)
     session.flush()
     _advance(session, project, actor)
-    contexts.on_progress(
-        session, project=project, summary=f"{task.code or task.title} done: {(task.summary or '')[:160]}", actor=actor
-    )
+    # Progress is computed when the context is read; what the task delivered is memory.
+    memory.after_completion(session, project=project, task=task, actor=actor)
 
 
 def approve(*, session: Session, project_id: str, task_id: int) -> TaskDB:
@@ -489,7 +488,6 @@ def reopen(*, session: Session, project_id: str, task_id: int, reason: str | Non
     allowed = (task_states.DONE, task_states.REVIEW, task_states.CANCELLED)
     if task.status not in allowed:
         raise _illegal(task, "reopen", allowed)
-    was_done = task.status == task_states.DONE
     task.status = task_states.PENDING
     task.started_at = None
     task.completed_at = None
@@ -500,8 +498,6 @@ def reopen(*, session: Session, project_id: str, task_id: int, reason: str | Non
     _record(session, project, task, "task.reopened", "user", reason=reason)
     session.flush()
     _advance(session, project, "user")
-    if was_done:
-        contexts.on_progress(session, project=project, summary=f"{task.code or task.title} reopened", actor="user")
     session.commit()
     return task
 
@@ -524,6 +520,5 @@ def cancel(*, session: Session, project_id: str, task_id: int, reason: str | Non
     _record(session, project, task, "task.cancelled", "user", reason=reason, agent_id=task.released_from)
     session.flush()
     _advance(session, project, "user")
-    contexts.on_progress(session, project=project, summary=f"{task.code or task.title} cancelled", actor="user")
     session.commit()
     return task
