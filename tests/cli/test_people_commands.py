@@ -66,7 +66,7 @@ def test_a_project_from_brief_to_a_done_task(gw, tmp_path):
         or "→" in gw("plans", "diff", "1", "2", "-p", pid).output
     )
     rejected = as_json(gw("plans", "reject", "1", "-p", pid, "-r", "Too long", "--json"))
-    assert rejected["status"] == "superseded"
+    assert rejected["status"] == "rejected"
     accepted = as_json(gw("plans", "accept", "2", "-p", pid, "--json"))
     assert accepted["status"] == "accepted"
     shown = gw("plans", "show", "-p", pid)

@@ -158,7 +158,9 @@ def test_archive_round_trip_under_another_id(db):
     new_project(db)
     with db.get_session() as session:
         plans.propose(session=session, project_id="courier")
-        plans.revise(session=session, project_id="courier", version=1, feedback=plans.Feedback(text="more", edits=[]))
+        plans.revise(
+            session=session, project_id="courier", version=1, feedback=plans.Feedback(text="add a level editor")
+        )
         plans.accept(session=session, project_id="courier", version=2)
         archive = archives.export_archive(session=session, project_id="courier")
     assert archive["format"] == "gateway-archive"

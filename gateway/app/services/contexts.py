@@ -602,23 +602,3 @@ def current_content(session: Session, row: ContextDB) -> dict[str, Any]:
         if plan is not None:
             content["progress"] = _progress(session, plan)
     return content
-
-
-def on_progress(session: Session, *, project: ProjectDB, summary: str, actor: str) -> ContextDB | None:
-    """A new global version with the progress section recomputed (after a task finished, reopened…)."""
-    if project.active_plan_id is None:
-        return None
-    plan = session.get(TaskPlanDB, project.active_plan_id)
-    content = _global_content(session, project)
-    content["progress"] = _progress(session, plan)  # type: ignore[arg-type]  # on_progress runs with an accepted plan, so the row exists
-    return append(
-        session,
-        project=project,
-        task_id=None,
-        content=content,
-        source="ai-generate",
-        created_by="system",
-        actor=actor,
-        summary=summary,
-        limit_size=False,
-    )

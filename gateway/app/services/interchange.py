@@ -1,19 +1,24 @@
 """Plans in and out: import another tool's files as a proposed version; export a version as a document."""
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from gateway.app import task_states
 from gateway.app.db import ContextDB, TaskDB, TaskPlanDB, utc_now
-from gateway.app.errors import InvalidInput
+from gateway.app.errors import Conflict, InvalidInput
 from gateway.app.interchange import Imported, SourceFile, file_digest, native, parse
 from gateway.app.interchange import export as exporters
 from gateway.app.logging import get_logger
+from gateway.app.planner.base import Provenance
 from gateway.app.services import contexts, lookups, plans
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
 EXPORT_FORMATS = {
     "markdown": ("text/markdown; charset=utf-8", "md"),
     "csv": ("text/csv; charset=utf-8", "csv"),
@@ -62,7 +67,7 @@ def import_plan(
             draft=imported.draft,
             created_by="user",
             actor=actor,
-            planner=f"import:{imported.tool}",
+            provenance=Provenance(planner=f"import:{imported.tool}"),
         )
         details = json.loads(plan.details or "{}")
         details["import"] = {
@@ -78,9 +83,19 @@ def import_plan(
         session.commit()
         return plan, True
 
-    plan, created = plans._retrying(session, use_case)
+    plan, created = _retrying(session, use_case)
     log.info("plan imported", project_id=project_id, version=plan.version, tool=imported.tool, created=created)
     return plan, imported, created
+
+
+def _retrying(session: Session, use_case: Callable[[], T]) -> T:
+    """Run the import; when a racing writer took the same version number first, roll back and run it again."""
+    for _attempt in range(5):
+        try:
+            return use_case()
+        except IntegrityError:
+            session.rollback()
+    raise Conflict("The plan changed under this import too many times; retry it.")
 
 
 def _carry_imported_progress(session: Session, plan: TaskPlanDB, progress: dict[str, dict[str, Any]]) -> None:
