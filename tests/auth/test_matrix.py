@@ -15,7 +15,7 @@ from gateway.app.auth import policy
 from gateway.app.auth.gate import policy_keys, route_table
 from gateway.app.db import EventDB, ProjectDB, TaskDB
 from gateway.app.schemas.artifacts import ArtifactCreate
-from gateway.app.services import artifacts
+from gateway.app.services import artifacts, jobs
 from tests.auth.conftest import HERE, Cast, bearer, make_project
 
 ANON, AH, AT, UH, UT, AD = "anonymous", "agent_here", "agent_there", "user_here", "user_there", "admin"
@@ -104,11 +104,19 @@ def _ids(db) -> dict[str, str]:
         artifact = artifacts.create(
             session=session, project_id=HERE, data=ArtifactCreate(name="notes.md", path="docs/notes.md")
         )
+        job = jobs.submit(
+            session, project_id=HERE, kind="propose", request={}, base_version=None, actor="user", max_attempts=1
+        )
+        ids = {"task_id": str(task.id), "artifact_id": str(artifact.id), "job_id": job.id}
+        session.commit()
+        # Finished before the app starts, so no worker runs it and writes while refused requests are counted.
+        jobs.cancel(session=session, job_id=ids["job_id"])
     return {
         "project_id": HERE,
-        "task_id": str(task.id),
+        "task_id": ids["task_id"],
         "version": "1",
-        "artifact_id": str(artifact.id),
+        "artifact_id": ids["artifact_id"],
+        "job_id": ids["job_id"],
         "slug": "not-found",
         "name": "godot",
         "token_id": "999999",
@@ -219,6 +227,9 @@ TOOL_ARGUMENTS = {
     "get_context": {"project_id": HERE},
     "update_context": {"project_id": HERE, "patch": {}, "base_version": 999},
     "propose_plan_revision": {"project_id": HERE, "version": 999},
+    "get_job": {"project_id": HERE, "job_id": "0" * 32},
+    "get_planning_kit": {"project_id": HERE},
+    "submit_plan_draft": {"project_id": HERE, "draft": {"summary": "matrix", "tasks": []}},
 }
 RESOURCES = {
     "global_context": f"gateway://projects/{HERE}/context",
