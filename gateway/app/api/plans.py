@@ -1,6 +1,6 @@
 """/api/v1/projects/{project_id}/plans: versions, consensus (propose, revise, edit, accept, reject) and diffs."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.encoders import jsonable_encoder
@@ -31,7 +31,7 @@ from gateway.app.services import jobs, planning, plans
 router = APIRouter(prefix="/projects/{project_id}/plans", tags=["plans"], route_class=DocumentedRoute)
 Version = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="The plan's version number within the project")]
 WRITE_PROBLEMS = problems(404, 409, 413, 422)
-JOB_ACCEPTED = {
+JOB_ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {
         "model": JobRead,
         "description": "An LLM writes this version: the job to follow (`Location: /api/v1/jobs/{id}`); its "

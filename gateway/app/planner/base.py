@@ -121,7 +121,7 @@ def draft_now(planner: Planner, request: PlanningRequest) -> Drafted:
 async def draft_with(planner: Planner, request: PlanningRequest, *, progress: Progress | None = None) -> Drafted:
     """Run any planner from async code: a slow one natively, a synchronous one in a worker thread."""
     if hasattr(planner, "draft"):
-        return await planner.draft(request, progress=progress)  # type: ignore[attr-defined]
+        return await planner.draft(request, progress=progress)
     import anyio.to_thread
 
     return await anyio.to_thread.run_sync(draft_now, planner, request)

@@ -211,13 +211,14 @@ def build_model(config: LLMConfig) -> tuple[Any, Any]:
 
         if not config.api_key:
             raise PlanningFailed("The anthropic provider needs GATEWAY_LLM_API_KEY.")
-        client = AsyncAnthropic(
+        anthropic_client = AsyncAnthropic(
             api_key=config.api_key,
             base_url=config.base_url,
             max_retries=config.sdk_retries,
             timeout=config.request_timeout_s,
         )
-        return AnthropicModel(config.model, provider=AnthropicProvider(anthropic_client=client)), client
+        provider = AnthropicProvider(anthropic_client=anthropic_client)
+        return AnthropicModel(config.model, provider=provider), anthropic_client
     from openai import AsyncOpenAI
     from pydantic_ai.models.openai import OpenAIChatModel
     from pydantic_ai.providers.openai import OpenAIProvider
@@ -576,12 +577,13 @@ class LLMRunner:
             output_spec = NativeOutput(output)
         else:
             output_spec = TextOutput(parse_text)
-        agent: Any = Agent(
+        # pydantic-ai's overloads cannot type an output spec chosen at run time (tool, native or text).
+        agent: Any = Agent(  # type: ignore[call-overload]
             model,
             output_type=output_spec,
             instructions=run.instructions,
             retries={"output": attempts - 1, "tools": attempts - 1},
-            model_settings=self._settings(output),  # type: ignore[arg-type]
+            model_settings=self._settings(output),
         )
         if mode in ("tool", "native"):
             agent.output_validator(run.check)

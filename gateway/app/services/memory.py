@@ -41,7 +41,8 @@ def _deliverables(task: TaskDB) -> dict[str, str]:
 
 
 def _valid_files(session: Session, task: TaskDB) -> list[dict[str, Any]]:
-    rows = artifact_service.by_task(session, [task.id]).get(task.id, [])  # type: ignore[list-item]
+    assert task.id is not None  # a stored task
+    rows = artifact_service.by_task(session, [task.id]).get(task.id, [])
     return [a for a in rows if a["validation_status"] == "valid"]
 
 
