@@ -83,8 +83,8 @@ def upload_file(
         ) as bar:
             job = bar.add_task(escape(f"Uploading {file.name}"), total=size)
             reader = _Progressing(handle, lambda n: bar.advance(job, n))
-            files = {"file": (file.name, reader, "application/octet-stream")}
-            return gw.post(f"/api/v1/projects/{project}/artifacts/files", params=params, files=files)
+            streamed = {"file": (file.name, reader, "application/octet-stream")}
+            return gw.post(f"/api/v1/projects/{project}/artifacts/files", params=params, files=streamed)
 
 
 @app.command()

@@ -43,7 +43,7 @@ def parse(files: list[SourceFile], **_: Any) -> Imported:
     ignored: dict[str, int] = {}
     children: dict[str, list[str]] = {}
     seen: dict[str, str] = {}
-    order: list[tuple[Any, int, Item]] = []
+    order: list[tuple[float, tuple[float, ...], Item]] = []
     for source in files:
         meta, body = _front_matter(source)
         task_id = meta.get("id")
@@ -112,7 +112,8 @@ def parse(files: list[SourceFile], **_: Any) -> Imported:
             item.milestone = key
         ordinal = meta.get("ordinal")
         order.append((ordinal if isinstance(ordinal, int | float) else float("inf"), _number(task_id), item))
-    for _, _, item in sorted(order, key=lambda entry: (entry[0], entry[1])):
+    for entry in sorted(order, key=lambda entry: (entry[0], entry[1])):
+        item = entry[2]
         item.dependencies += [child for child in children.get(item.key, []) if child not in item.dependencies]
         items.append(item)
     for key, count in sorted(ignored.items()):

@@ -166,7 +166,7 @@ def paths_in(text: str) -> list[Deliverable]:
         path, extension = match.group(1), match.group(2).lower()
         category = _EXTENSION_CATEGORY.get(extension)
         if category and path not in found and len(path) <= 300:
-            found[path] = Deliverable(name=path, category=category, required=False)  # type: ignore[arg-type]
+            found[path] = Deliverable(name=path, category=category, required=False)
     return list(found.values())[:50]
 
 
@@ -239,10 +239,10 @@ def build(
                 idx=idx,
                 title=title,
                 description=description,
-                discipline=item.discipline or guess_discipline(title, item.description),  # type: ignore[arg-type]
+                discipline=item.discipline or guess_discipline(title, item.description),
                 acceptance_criteria=criteria,
                 deliverables=item.deliverables,
-                estimates={"story_points": points, "time_hours": points * HOURS_PER_POINT},  # type: ignore[arg-type]
+                estimates={"story_points": points, "time_hours": points * HOURS_PER_POINT},
                 priority=min(5, max(1, item.priority)),
                 dependencies=sorted((codes[d] for d in edges[key]), key=lambda c: int(c[2:])),
             )

@@ -80,9 +80,9 @@ def markdown(
         lines += ["| Code | Task | Priority | Points | Hours | Depends on |", "|---|---|---|---|---|---|"]
     for task in tasks:
         story_points, time_hours = _estimate(task)
-        milestone = f" {_cell(titles.get(task.get('milestone'), ''))} |" if titles else ""
+        milestone_cell = f" {_cell(titles.get(task.get('milestone'), ''))} |" if titles else ""
         lines.append(
-            f"| {task['code']} | {_cell(task['title'])} |{milestone} "
+            f"| {task['code']} | {_cell(task['title'])} |{milestone_cell} "
             f"{task['priority']} | {_number(story_points)} | {_number(time_hours)} | "
             f"{', '.join(task.get('dependencies') or []) or '—'} |"
         )

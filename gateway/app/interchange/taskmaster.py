@@ -153,8 +153,8 @@ def _item(source: str, tag: str, where: str, task: dict[str, Any], key: str, lab
     description = _text(task.get("description"), f"{where}.description", source)
     details = _text(task.get("details"), f"{where}.details", source)
     test_strategy = _text(task.get("testStrategy"), f"{where}.testStrategy", source)
-    criteria = task.get("acceptanceCriteria") if isinstance(task.get("acceptanceCriteria"), list) else []
-    criteria = [str(c) for c in criteria]
+    given = task.get("acceptanceCriteria")
+    criteria = [str(c) for c in given] if isinstance(given, list) else []
     if test_strategy:
         criteria.append(f"Test strategy: {test_strategy}")
     body = "\n\n".join(part for part in (description, f"Details:\n{details}" if details else "") if part)

@@ -149,7 +149,7 @@ class LLMConfig:
     model: str = ""
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
-    output_mode: str = "auto"
+    output_mode: Mode | Literal["auto"] = "auto"
     max_attempts: int = 3
     request_timeout_s: float = 300.0
     max_tokens: int = 8192
@@ -178,7 +178,7 @@ class LLMConfig:
     def mode(self) -> Mode:
         """The output mode: the setting, or the provider's usual one."""
         if self.output_mode != "auto":
-            return self.output_mode  # type: ignore[return-value]
+            return self.output_mode
         return "prompted-json" if self.provider == "openai-compatible" else "tool"
 
     def scrub(self, text: str) -> str:

@@ -9,7 +9,7 @@ Artifact files are not in the archive (metadata only): their `sha256` finds the 
 import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
@@ -20,6 +20,8 @@ from gateway.app.db import ArtifactDB, ContextDB, EventDB, ProjectDB, ProjectMem
 from gateway.app.errors import AlreadyExists, InvalidInput
 from gateway.app.logging import get_logger
 from gateway.app.services import lookups
+
+Row = TypeVar("Row", bound=SQLModel)
 
 log = get_logger(__name__)
 FORMAT, VERSION = "gateway-archive", 1
@@ -35,7 +37,7 @@ def export_archive(*, session: Session, project_id: str) -> dict[str, Any]:
     project = lookups.get_project(session=session, project_id=project_id)
 
     def rows(table: type[SQLModel], order: Any) -> list[dict[str, Any]]:
-        query = select(table).where(table.project_id == project_id).order_by(order)  # type: ignore[attr-defined]
+        query = select(table).where(table.project_id == project_id).order_by(order)  # type: ignore[attr-defined]  # every table in SECTIONS has project_id; SQLModel does not say so
         return [_row(row) for row in session.exec(query).all()]
 
     return {
@@ -59,7 +61,7 @@ def _bad(where: str, message: str) -> InvalidInput:
     )
 
 
-def _build(table: type[SQLModel], data: Any, where: str, drop: tuple[str, ...] = ("id",)) -> Any:
+def _build(table: type[Row], data: Any, where: str, drop: tuple[str, ...] = ("id",)) -> Row:
     """A table row from archived values: known columns only, datetimes parsed, the id left to the database."""
     if not isinstance(data, dict):
         raise _bad(where, "expected an object")
@@ -110,9 +112,10 @@ def import_archive(
     session.flush()
     if owner_id is not None:
         session.add(ProjectMemberDB(project_id=new_id, principal_id=owner_id))
-    plan_ids: dict[int, int] = {}
-    task_ids: dict[int, int] = {}
-    context_ids: dict[int, int] = {}
+    # Archived ids (whatever the file holds) to the new rows' ids.
+    plan_ids: dict[Any, int | None] = {}
+    task_ids: dict[Any, int | None] = {}
+    context_ids: dict[Any, int | None] = {}
     plans = []
     for n, data in enumerate(archive["plans"]):
         plan = _build(TaskPlanDB, data, f"plans.{n}", drop=("id", "based_on_id"))
@@ -134,7 +137,7 @@ def import_archive(
             task.plan_id = plan_ids[data["plan_id"]]
         session.add(task)
         session.flush()
-        task_ids[data.get("id")] = task.id  # type: ignore[assignment]
+        task_ids[data.get("id")] = task.id
     for n, data in enumerate(archive["contexts"]):
         context = _build(ContextDB, data, f"contexts.{n}")
         context.project_id = new_id
@@ -144,7 +147,7 @@ def import_archive(
             context.task_id = task_ids[data["task_id"]]
         session.add(context)
         session.flush()
-        context_ids[data.get("id")] = context.id  # type: ignore[assignment]
+        context_ids[data.get("id")] = context.id
     for n, data in enumerate(archive["artifacts"]):
         artifact = _build(ArtifactDB, data, f"artifacts.{n}")
         artifact.project_id = new_id

@@ -10,7 +10,7 @@ crash never leaves a half-written version nor a done job without its version.
 import json
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
@@ -29,6 +29,10 @@ FINISHED = (DONE, FAILED, CANCELLED)
 KINDS = ("propose", "revise", "memory")
 
 
+@overload
+def _aware(value: datetime) -> datetime: ...
+@overload
+def _aware(value: None) -> None: ...
 def _aware(value: datetime | None) -> datetime | None:
     # SQLite hands back naive datetimes (stored as UTC).
     return value.replace(tzinfo=utc_now().tzinfo) if value is not None and value.tzinfo is None else value
@@ -134,7 +138,7 @@ def list_for_project(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor(_aware(last.created_at).isoformat(), last.id)  # type: ignore[union-attr]
+        next_cursor = encode_cursor(_aware(last.created_at).isoformat(), last.id)
     return Page(items=rows, next_cursor=next_cursor)
 
 

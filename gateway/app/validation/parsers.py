@@ -107,7 +107,7 @@ def _with_deadline(indenter: Any) -> Any:
     """An indenter (Lark post-lexer) that also stops the parse at `indenter.deadline`."""
     base = type(indenter)
 
-    class Bounded(base):  # type: ignore[misc, valid-type]
+    class Bounded(base):  # type: ignore[misc, valid-type]  # the base is the given indenter's class, known at run time
         deadline = float("inf")
 
         def process(self, stream: Iterator[Token]) -> Iterator[Token]:
@@ -129,12 +129,12 @@ def _gdscript(version_: str) -> _LarkGrammar:
     if version_ == GODOT_4:
         from gdtoolkit.parser.gdscript_indenter import GDScriptIndenter
 
-        path = Path(resources.files("gdtoolkit.parser").joinpath("gdscript.lark"))  # type: ignore[arg-type]
+        path = Path(str(resources.files("gdtoolkit.parser").joinpath("gdscript.lark")))
         postlex = _with_deadline(GDScriptIndenter())
         label = f"GDScript (Godot 4, gdtoolkit {version('gdtoolkit')})"
         options: dict[str, Any] = {"regex": True}
     else:
-        path = Path(resources.files("gateway.app.validation").joinpath("grammars", "gdscript3.lark"))  # type: ignore[arg-type]
+        path = Path(str(resources.files("gateway.app.validation").joinpath("grammars", "gdscript3.lark")))
         postlex = _with_deadline(_Godot3Indenter())
         label = "GDScript (Godot 3, gdtoolkit 3.6.0 grammar)"
         options = {}
