@@ -49,6 +49,11 @@ AgentId = Annotated[
     ),
 ]
 TaskRef = Annotated[str, Field(description="Task code (T-004) or id", max_length=32)]
+
+
+# An optional task: annotate `Annotated[OptionalTask, Field(description=...)]` so that the description sits at the
+# top of the argument's schema (a description inside the union would land in `anyOf`, where clients never look).
+OptionalTask = Annotated[str, Field(max_length=32)] | None
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False)
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False)
 

@@ -10,7 +10,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from gateway.app.errors import InvalidInput
-from gateway.app.mcp.common import READ_ONLY, WRITE, AgentId, Deps, ProjectId, TaskRef, answer, tool_call
+from gateway.app.mcp.common import READ_ONLY, WRITE, AgentId, Deps, OptionalTask, ProjectId, answer, tool_call
 from gateway.app.services import artifacts, briefing
 
 # Inline content travels in one JSON message held in memory: large files go through workspace_path instead.
@@ -26,7 +26,7 @@ def register(server: MCPServer, deps: Deps) -> None:
         ctx: Context,
         project_id: ProjectId,
         name: Annotated[str, Field(min_length=1, max_length=255, description="File name, e.g. player.gd")],
-        task: TaskRef | None = None,
+        task: Annotated[OptionalTask, Field(description="Task code (T-004) or id the file is for")] = None,
         content: Annotated[str | None, Field(max_length=INLINE_CHARS, description="Text content")] = None,
         content_base64: Annotated[
             str | None, Field(max_length=INLINE_CHARS * 4 // 3 + 4, description="Binary content, base64")
@@ -71,7 +71,11 @@ def register(server: MCPServer, deps: Deps) -> None:
             return answer(_artifact_view(stored))
 
     @server.tool(annotations=READ_ONLY)
-    def get_artifact(ctx: Context, project_id: ProjectId, artifact_id: int) -> CallToolResult:
+    def get_artifact(
+        ctx: Context,
+        project_id: ProjectId,
+        artifact_id: Annotated[int, Field(description="The artifact_id submit_artifact answered")],
+    ) -> CallToolResult:
         """An artifact's validation report."""
         with tool_call(ctx, "get_artifact", deps, project_id=project_id), db.read_session() as session:
             return answer(

@@ -7,7 +7,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from gateway.app.errors import InvalidInput
-from gateway.app.mcp.common import READ_ONLY, WRITE, AgentId, Deps, ProjectId, TaskRef, answer, tool_call
+from gateway.app.mcp.common import READ_ONLY, WRITE, AgentId, Deps, OptionalTask, ProjectId, answer, tool_call
 from gateway.app.schemas.contexts import CONTEXT_SHAPE
 from gateway.app.services import briefing, contexts
 
@@ -18,7 +18,12 @@ def register(server: MCPServer, deps: Deps) -> None:
 
     @server.tool(annotations=READ_ONLY)
     def get_context(
-        ctx: Context, project_id: ProjectId, task: TaskRef | None = None, version: int | None = None
+        ctx: Context,
+        project_id: ProjectId,
+        task: Annotated[
+            OptionalTask, Field(description="Task code (T-004) or id; left out: the project's global context")
+        ] = None,
+        version: Annotated[int | None, Field(description="A version to read; left out: the active one")] = None,
     ) -> CallToolResult:
         """The active context (global, or a task's), or one version of it."""
         with tool_call(ctx, "get_context", deps, project_id=project_id), db.read_session() as session:
@@ -52,7 +57,9 @@ def register(server: MCPServer, deps: Deps) -> None:
         base_version: Annotated[
             int | None, Field(description="The version you read (get_context); required with patch, refused if stale")
         ] = None,
-        task: TaskRef | None = None,
+        task: Annotated[
+            OptionalTask, Field(description="Task code (T-004) or id; left out: the project's global context")
+        ] = None,
         agent_id: AgentId = None,
     ) -> CallToolResult:
         """Record decisions, conventions or notes: append to lists, or merge-patch (a new context version)."""

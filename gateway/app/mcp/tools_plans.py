@@ -57,7 +57,11 @@ def register(server: MCPServer, deps: Deps) -> None:
                 return answer({"based_on_version": version, **planning.describe(result)})
 
     @server.tool(annotations=READ_ONLY)
-    def get_job(ctx: Context, project_id: ProjectId, job_id: Annotated[str, Field(max_length=64)]) -> CallToolResult:
+    def get_job(
+        ctx: Context,
+        project_id: ProjectId,
+        job_id: Annotated[str, Field(max_length=64, description="The job_id a proposal answered")],
+    ) -> CallToolResult:
         """A planning job: status, progress, the version it wrote or why it failed."""
         with tool_call(ctx, "get_job", deps, project_id=project_id), db.read_session() as session:
             job = jobs.get(session=session, job_id=job_id)
@@ -70,7 +74,9 @@ def register(server: MCPServer, deps: Deps) -> None:
         ctx: Context,
         project_id: ProjectId,
         version: Annotated[int | None, Field(description="Version to revise; omit to plan anew")] = None,
-        feedback: Annotated[str | None, Field(max_length=20_000)] = None,
+        feedback: Annotated[
+            str | None, Field(max_length=20_000, description="What the new version should change and why")
+        ] = None,
     ) -> CallToolResult:
         """What you need to draft the plan yourself: brief, context, schema, rules, tools, base version."""
         with tool_call(ctx, "get_planning_kit", deps, project_id=project_id), db.get_session() as session:
@@ -84,7 +90,9 @@ def register(server: MCPServer, deps: Deps) -> None:
         project_id: ProjectId,
         draft: Annotated[dict[str, Any], Field(description="The whole plan (the kit's schema)")],
         version: Annotated[int | None, Field(description="Version it revises")] = None,
-        feedback: Annotated[str | None, Field(max_length=20_000)] = None,
+        feedback: Annotated[
+            str | None, Field(max_length=20_000, description="The feedback the draft answers, if any")
+        ] = None,
         agent_id: AgentId = None,
     ) -> CallToolResult:
         """Submit your whole plan: stored as a proposal for a person to accept, or all its problems returned."""

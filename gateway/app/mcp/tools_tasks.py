@@ -6,7 +6,17 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from gateway.app.mcp.common import READ_ONLY, WRITE, AgentId, Deps, ProjectId, TaskRef, answer, tool_call
+from gateway.app.mcp.common import (
+    READ_ONLY,
+    WRITE,
+    AgentId,
+    Deps,
+    OptionalTask,
+    ProjectId,
+    TaskRef,
+    answer,
+    tool_call,
+)
 from gateway.app.services import briefing, projects, task_execution, task_views
 
 
@@ -27,7 +37,7 @@ def register(server: MCPServer, deps: Deps) -> None:
         ctx: Context,
         project_id: ProjectId,
         task: Annotated[
-            Annotated[str, Field(max_length=32)] | None,
+            OptionalTask,
             Field(description="Task code (T-004) or id; left out: the task you hold, else the current one"),
         ] = None,
         agent_id: AgentId = None,
@@ -41,7 +51,9 @@ def register(server: MCPServer, deps: Deps) -> None:
         ctx: Context,
         project_id: ProjectId,
         agent_id: AgentId = None,
-        task: TaskRef | None = None,
+        task: Annotated[
+            OptionalTask, Field(description="Task code (T-004) or id to claim; left out: the next ready task")
+        ] = None,
         start: Annotated[bool, Field(description="Also start it (default)")] = True,
         lease_seconds: Annotated[
             int, Field(ge=1, le=86_400, description="Claim lifetime; renew by claiming again")
