@@ -3,12 +3,15 @@
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.app.jsondoc import READABLE_DEPTH
+
+if TYPE_CHECKING:
+    from gateway.app.validation.report import Limits
 
 DEFAULT_DATABASE_URL = "sqlite:///data/gateway.db"
 LLMProvider = Literal["openai-compatible", "openai", "anthropic"]
@@ -72,6 +75,14 @@ class Settings(BaseSettings):
         return self.allowed_hosts
 
     max_upload_bytes: int = Field(default=256 * 1024 * 1024, ge=1, description="Largest artifact file")
+    max_image_pixels: int = Field(
+        default=8192 * 8192,
+        ge=1,
+        description="Largest image (width x height) decoded to validate it; a larger one is invalid, never decoded",
+    )
+    image_decode_concurrency: int = Field(
+        default=2, ge=1, le=256, description="Images decoded at once per process (each up to ~4 bytes a pixel)"
+    )
     workspace_root: Path | None = Field(
         default=None,
         description="Root of the projects' workspaces (<root>/<project id>); default <data_dir>/workspaces",
@@ -81,6 +92,13 @@ class Settings(BaseSettings):
     def pool_size(self) -> int:
         """Connections per process: never fewer than the threads that may each hold one (plus a margin)."""
         return self.db_pool_size or self.worker_threads + 10
+
+    @property
+    def validation_limits(self) -> "Limits":
+        """The bounds file validation works within, as configured."""
+        from gateway.app.validation.report import Limits  # imported here: the validators are heavy to load
+
+        return Limits(max_image_pixels=self.max_image_pixels, max_concurrent_decodes=self.image_decode_concurrency)
 
     @property
     def artifacts_dir(self) -> Path:

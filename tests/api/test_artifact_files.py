@@ -261,3 +261,24 @@ def test_deleting_a_project_removes_its_files_but_not_shared_ones(client, projec
     assert len(blobs(settings)) == 2
     assert client.delete("/api/v1/projects/p").status_code == 204
     assert [path.name for path in blobs(settings)] == [hashlib.sha256(shared).hexdigest()]
+
+
+@pytest.mark.sqlite_only
+def test_the_image_limits_are_settings_that_reach_every_door(settings, db):
+    from gateway.app.main import create_app
+    from tests.conftest import LocalClient
+
+    small = settings.model_copy(update={"max_image_pixels": 96 * 64 - 1, "image_decode_concurrency": 1})
+    assert small.validation_limits.max_concurrent_decodes == 1
+    workspace = settings.workspace_for("p")
+    workspace.mkdir(parents=True)
+    (workspace / "big.png").write_bytes(samples.png(96, 64))
+    with LocalClient(create_app(small, db=db)) as client:
+        client.post("/api/v1/projects", json={"id": "p", "name": "P"})
+        uploaded = upload(client, "big.png", samples.png(96, 64)).json()
+        registered = client.post("/api/v1/projects/p/artifacts/workspace", json={"path": "big.png"}).json()
+        revalidated = client.post(f"/api/v1/projects/p/artifacts/{uploaded['id']}/validate").json()
+
+    for artifact in (uploaded, registered, revalidated):
+        assert artifact["validation_status"] == "invalid"
+        assert "96x64 is 6144 pixels, more than 6143" in artifact["validation_report"]["errors"][0]

@@ -127,6 +127,7 @@ async def upload_artifact(
         chunks=upload.chunks(),
         filename=lambda: upload.filename,
         max_bytes=settings.max_upload_bytes,
+        limits=settings.validation_limits,
     )
     response.headers["Location"] = f"/api/v1/projects/{project_id}/artifacts/{artifact.id}"
     return ArtifactRead.model_validate(artifact)
@@ -149,6 +150,7 @@ def register_workspace_artifact(
         target=artifacts.FileTarget(project_id, data.task_id, data.category, data.path),
         workspace=settings.workspace_for(project_id),
         max_bytes=settings.max_upload_bytes,
+        limits=settings.validation_limits,
     )
     response.headers["Location"] = f"/api/v1/projects/{project_id}/artifacts/{artifact.id}"
     return ArtifactRead.model_validate(artifact)
@@ -176,6 +178,10 @@ def download_artifact(
 
 
 @router.post("/{artifact_id}/validate", response_model=ArtifactRead, responses=problems(404, 409))
-def revalidate_artifact(project_id: ProjectId, artifact_id: ArtifactId, db: DbDep, store: StoreDep) -> ArtifactRead:
+def revalidate_artifact(
+    project_id: ProjectId, artifact_id: ArtifactId, request: Request, db: DbDep, store: StoreDep
+) -> ArtifactRead:
     """Validate an artifact's file again and record the new report."""
-    return ArtifactRead.model_validate(artifacts.revalidate(db, store, project_id=project_id, artifact_id=artifact_id))
+    limits = request.app.state.settings.validation_limits
+    artifact = artifacts.revalidate(db, store, project_id=project_id, artifact_id=artifact_id, limits=limits)
+    return ArtifactRead.model_validate(artifact)

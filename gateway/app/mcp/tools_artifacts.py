@@ -55,6 +55,7 @@ def register(server: MCPServer, deps: Deps) -> None:
                     target=artifacts.FileTarget(project_id, task_id, category, workspace_path),
                     workspace=settings.workspace_for(project_id),
                     max_bytes=settings.max_upload_bytes,
+                    limits=settings.validation_limits,
                     actor=call.actor,
                 )
             else:
@@ -66,6 +67,7 @@ def register(server: MCPServer, deps: Deps) -> None:
                     name=name,
                     data=data,
                     max_bytes=settings.max_upload_bytes,
+                    limits=settings.validation_limits,
                     actor=call.actor,
                 )
             return answer(_artifact_view(stored))

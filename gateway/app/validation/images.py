@@ -1,6 +1,15 @@
-"""Images and screenshots: decoded in full by Pillow, with dimensions checked before any pixel is decoded."""
+"""Images and screenshots: decoded in full by Pillow, with dimensions checked before any pixel is decoded.
+
+Memory is bounded twice: an image whose header claims more than `Limits.max_image_pixels` is never decoded,
+and at most `Limits.max_concurrent_decodes` images decode at once in the process (`DECODES`), so the worst
+case is about that many times 4 bytes per pixel. A large JPEG decodes at a reduced scale (`draft`): every
+byte of its stream is still read and checked, with 1/64 of the memory.
+"""
 
 import struct
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from PIL import Image
 
@@ -38,6 +47,39 @@ def check_dimensions(subject: Subject, width: int, height: int) -> bool:
     return subject.passed("screenshot", f"{width}x{height}, aspect {aspect:.2f}:1")
 
 
+class DecodeGate:
+    """At most `limit` image decodes at once in this process; the others wait their turn (in their thread)."""
+
+    def __init__(self) -> None:
+        self._turn = threading.Condition()
+        self.active = 0
+        self.waiting = 0
+
+    @contextmanager
+    def slot(self, limit: int) -> Iterator[None]:
+        """Hold one of `limit` decode slots for the duration of the block."""
+        with self._turn:
+            self.waiting += 1
+            self._turn.notify_all()  # whoever watches the queue (a test, a probe) sees it grow
+            try:
+                self._turn.wait_for(lambda: self.active < limit)
+            finally:
+                self.waiting -= 1
+            self.active += 1
+        try:
+            yield
+        finally:
+            with self._turn:
+                self.active -= 1
+                self._turn.notify_all()
+
+
+DECODES = DecodeGate()
+# Above this many pixels a JPEG decodes at 1/8 scale: the whole stream is still read (a truncated or corrupt
+# file fails the same way), the pixel buffer is 64 times smaller.
+JPEG_DRAFT_PIXELS = 4_000_000
+
+
 def _header_size(subject: Subject, pil_format: str) -> tuple[int, int]:
     """The size an image's header claims, read by Pillow's plugin without decoding (nor Pillow's own bomb check)."""
     Image.init()
@@ -55,7 +97,14 @@ def _decode(subject: Subject, pil_format: str, label: str) -> None:
         with Image.open(subject.path, formats=[pil_format]) as image:
             subject.info["mode"] = image.mode
             image.verify()  # structure and checksums (PNG CRCs)
-        with Image.open(subject.path, formats=[pil_format]) as image:
+        with (
+            DECODES.slot(subject.limits.max_concurrent_decodes),
+            Image.open(subject.path, formats=[pil_format]) as image,
+        ):
+            width, height = image.size
+            if pil_format == "JPEG" and width * height > JPEG_DRAFT_PIXELS:
+                image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
+                subject.info["decoded_scale"] = f"{image.size[0]}x{image.size[1]}"
             image.load()  # every pixel of the first frame: a truncated file fails here
             subject.info["animated"] = bool(getattr(image, "is_animated", False))
     except Image.DecompressionBombError as exc:

@@ -13,6 +13,8 @@ Category = Literal["code", "asset", "document", "screenshot"]
 CATEGORIES: tuple[Category, ...] = ("code", "asset", "document", "screenshot")
 
 MiB = 1024 * 1024
+# An 8K texture (8192 x 8192); a decode takes up to 4 bytes a pixel in memory, so 256 MiB at most.
+MAX_IMAGE_PIXELS = 8192 * 8192
 
 
 class Limits(BaseModel):
@@ -22,7 +24,12 @@ class Limits(BaseModel):
 
     max_image_side: int = Field(default=16_384, ge=1, description="Largest width or height, in pixels")
     min_image_side: int = Field(default=1, ge=1, description="Smallest width or height, in pixels")
-    max_image_pixels: int = Field(default=100_000_000, ge=1, description="Largest width x height")
+    max_image_pixels: int = Field(
+        default=MAX_IMAGE_PIXELS, ge=1, description="Largest width x height (checked from the header, before decoding)"
+    )
+    max_concurrent_decodes: int = Field(
+        default=2, ge=1, description="Images decoded at once in this process (each may take ~4 bytes a pixel)"
+    )
     min_screenshot_side: int = Field(default=64, ge=1, description="Smallest side of a screenshot")
     max_screenshot_aspect: float = Field(default=4.0, ge=1, description="Longest side over shortest, screenshots")
     max_parse_bytes: int = Field(default=8 * MiB, ge=1, description="Largest file parsed whole (JSON, Python…)")

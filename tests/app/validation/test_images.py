@@ -3,12 +3,13 @@
 import io
 import os
 import struct
+import threading
 import zlib
 
 import pytest
 from PIL import Image
 
-from gateway.app.validation import Limits
+from gateway.app.validation import Limits, images
 from tests.app.validation.helpers import failed, passed
 
 
@@ -118,6 +119,91 @@ def test_a_decompression_bomb_is_refused_before_decoding(check):
     assert "decode" not in passed(report)
 
 
+def real_bomb_png(width: int, height: int) -> bytes:
+    """A complete, well-formed 1-bit PNG of the given size, all black: a few KB on disk per 100 MP decoded."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    row = b"\x00" * (1 + (width + 7) // 8)  # filter byte 0, then the packed pixels
+    deflate = zlib.compressobj(9)
+    stream = b"".join(deflate.compress(row) for _ in range(height)) + deflate.flush()
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", stream) + png_chunk(b"IEND", b"")
+
+
+def test_a_bomb_below_pillows_own_guard_is_not_decoded_by_default(check, monkeypatch):
+    # 9000 x 9000 = 81 MP: under Pillow's warning (89 MP) and the old limit (100 MP), so it used to be decoded
+    # in full (4 bytes a pixel in the worst modes); the default now stops at an 8K texture.
+    bomb = real_bomb_png(9000, 9000)
+    assert len(bomb) < 64 * 1024
+    decoded = []
+    monkeypatch.setattr(images.Image.Image, "load", lambda self: decoded.append(self.size))
+
+    report = check("bomb.png", bomb)
+
+    assert report.status == "invalid"
+    assert "9000x9000 is 81000000 pixels, more than 67108864" in failed(report)["dimensions"]
+    assert decoded == []
+
+
+def test_an_image_within_the_limit_still_decodes_in_full(check):
+    report = check("wide.png", real_bomb_png(4096, 2048))
+
+    assert report.status == "valid", report.errors
+    assert report.info["mode"] == "1"
+
+
+def test_at_most_the_configured_number_of_images_decode_at_once(check, tmp_path, monkeypatch):
+    from gateway.app.validation import validate
+
+    inside, release = threading.Event(), threading.Event()
+    real_load = images.Image.Image.load
+    active: list[int] = []
+
+    def held_load(self):
+        active.append(images.DECODES.active)
+        inside.set()
+        assert release.wait(10), "the test never released the first decode"
+        return real_load(self)
+
+    paths = []
+    for index in range(2):
+        paths.append(tmp_path / f"image{index}.png")
+        paths[-1].write_bytes(image_bytes("PNG"))
+    images.Image.init()  # loading Pillow's plugins decodes images of their own
+    monkeypatch.setattr(images.Image.Image, "load", held_load)
+    one_at_a_time = Limits(max_concurrent_decodes=1)
+    reports: list = []
+
+    def run(path):
+        reports.append(validate(path, name=path.name, limits=one_at_a_time))
+
+    first = threading.Thread(target=run, args=(paths[0],))
+    first.start()
+    assert inside.wait(10)
+    second = threading.Thread(target=run, args=(paths[1],))
+    second.start()
+    with images.DECODES._turn:  # the second waits at the gate, not inside a decode
+        assert images.DECODES._turn.wait_for(lambda: images.DECODES.waiting == 1, timeout=10)
+    assert active == [1]
+    release.set()
+    first.join(10)
+    second.join(10)
+
+    assert [r.status for r in reports] == ["valid", "valid"]
+    assert set(active) == {1}  # never two decodes at once
+    assert (images.DECODES.active, images.DECODES.waiting) == (0, 0)
+
+
+def test_a_large_jpeg_is_decoded_at_a_reduced_scale_and_still_checked_whole(check):
+    data = image_bytes("JPEG", size=(2400, 2000))
+
+    whole = check("big.jpg", data)
+    truncated = check("big.jpg", data[: len(data) * 2 // 3])
+
+    assert whole.status == "valid", whole.errors
+    assert (whole.info["width"], whole.info["height"], whole.info["decoded_scale"]) == (2400, 2000, "300x250")
+    assert truncated.status == "invalid"
+    assert "does not decode" in failed(truncated)["decode"]
+
+
 def test_pillow_still_guards_when_the_limits_are_raised_past_its_own(check):
     lax = Limits(max_image_side=1_000_000, max_image_pixels=10**12)
 
@@ -130,7 +216,7 @@ def test_pillow_still_guards_when_the_limits_are_raised_past_its_own(check):
     ("size", "limits", "message"),
     [
         ((20_000, 10), Limits(), "exceeds 16384 px"),
-        ((12_000, 12_000), Limits(), "more than 100000000"),
+        ((12_000, 12_000), Limits(), "more than 67108864"),
         ((64, 64), Limits(min_image_side=128), "smaller than 128 px"),
     ],
 )
