@@ -95,12 +95,12 @@ async def test_the_tool_list_is_small_typed_and_documented(server):
     names = {tool.name for tool in tools}
     assert {"list_projects", "project_status", "get_task", "claim_task", "complete_task", "submit_artifact"} <= names
     assert len(tools) <= 15
-    # peers ship 16k-50k tokens of tool descriptions; this is ~12 kB, the context shape and planning tools included
-    assert size < 13_000, size
+    # peers ship 16k-50k tokens of tool descriptions; this is ~21 kB (~5k tokens): ~11 kB of tools and arguments
+    # (the context shape and planning tools included) and ~10 kB of output schemas (mcp/answers.py)
+    assert size < 22_000, size
     for tool in tools:
         assert tool.description, tool.name
         assert "\n" not in tool.description.strip(), tool.name
-        assert tool.output_schema is None
         assert not any(word in tool.name for word in ("delete", "wipe", "accept"))
 
 

@@ -85,10 +85,18 @@ def caller(ctx: Context | None, deps: Deps) -> Principal | None:
     return deps.principal
 
 
-def answer(data: Any) -> CallToolResult:
-    """A compact JSON answer (no output schema, no pretty-printing: agents pay for every token)."""
+def answer(data: Any, *, structured: dict[str, Any] | None = None) -> CallToolResult:
+    """A compact JSON answer (agents pay for every token) and the same JSON as structured content.
+
+    The structured content is what the tool's output schema (mcp/answers.py) describes; `structured` is given
+    only where the text is not an object (a list is named in an object there).
+    """
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
-    return CallToolResult(content=[TextContent(type="text", text=text)])
+    content = [TextContent(type="text", text=text)]
+    # Parsed back from the text, so both say the same (dates as ISO strings) and it is plain JSON.
+    return CallToolResult(
+        content=content, structured_content=structured if structured is not None else json.loads(text)
+    )
 
 
 # Where a service names a field by its place in an HTTP request, the agent reads its own argument's name.

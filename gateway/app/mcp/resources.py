@@ -1,11 +1,18 @@
 """MCP resources: a project's global context, a task's context and the accepted plan, as JSON documents."""
 
 import json
+from collections.abc import Callable
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.types import Resource
 
-from gateway.app.mcp.common import Deps, resource_error, tool_call
-from gateway.app.services import briefing, contexts, plans
+from gateway.app.db import ProjectDB
+from gateway.app.mcp.common import Deps, resource_error, tool_call, visibility
+from gateway.app.services import briefing, contexts, plans, projects
+
+# resources/list names at most this many projects' resources (newest first), as list_projects does.
+LISTED_PROJECTS = 200
 
 
 def register(server: MCPServer, deps: Deps) -> None:
@@ -60,3 +67,43 @@ def register(server: MCPServer, deps: Deps) -> None:
                 },
                 ensure_ascii=False,
             )
+
+
+def listing(deps: Deps) -> Callable[[Context], list[Resource]]:
+    """What resources/list names beside the templates: each visible project's global context, and its accepted
+    plan once there is one."""
+    db = deps.db
+
+    def concrete(ctx: Context) -> list[Resource]:
+        try:
+            with tool_call(ctx, "list_projects", deps, error=resource_error) as call, db.read_session() as session:
+                page = projects.list_(session=session, limit=LISTED_PROJECTS, **visibility(call.principal))
+                return [resource for project in page.items for resource in _of(project)]
+        except ResourceError:
+            return []  # a caller who may list no projects still gets the templates
+
+    return concrete
+
+
+def _of(project: ProjectDB) -> list[Resource]:
+    base = f"gateway://projects/{project.id}"
+    found = [
+        Resource(
+            uri=f"{base}/context",
+            name=f"{project.id}/context",
+            title=f"{project.name}: global context",
+            description="The project's memory: the game, conventions, decisions, notes",
+            mime_type="application/json",
+        )
+    ]
+    if project.active_plan_id is not None:
+        found.append(
+            Resource(
+                uri=f"{base}/plan",
+                name=f"{project.id}/plan",
+                title=f"{project.name}: accepted plan",
+                description="Milestones, and tasks in order with status and dependencies",
+                mime_type="application/json",
+            )
+        )
+    return found

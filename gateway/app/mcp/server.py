@@ -8,13 +8,16 @@ correlation id, agent and duration, and turns a refused request into an MCP tool
 REST API gives. No tool deletes anything or accepts a plan: that stays with users.
 """
 
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
+from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS
+from mcp.types import INVALID_PARAMS, ListResourcesResult, PaginatedRequestParams, Resource
 from pydantic import ValidationError
 
 from gateway import __version__
@@ -51,8 +54,22 @@ class GatewayServer(MCPServer):
 
     A tool call with an argument the tool does not take is refused, naming it; invalid arguments come back as
     `validation-error: argument: problem; …` (no pydantic dump, no documentation links, no SDK prefix); a prompt
-    asked for without its required arguments is an invalid-params JSON-RPC error.
+    asked for without its required arguments is an invalid-params JSON-RPC error. `resources/list` names the
+    resources that exist now (each project's context and plan), not only the templates.
     """
+
+    # What exists now, for the caller (resources.listing); runs in a worker thread (it reads the database).
+    concrete_resources: Callable[[Context], list[Resource]] | None = None
+
+    async def _handle_list_resources(
+        self, ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
+    ) -> ListResourcesResult:
+        # The SDK lists only the resources registered by URI; the per-project ones come from the database.
+        result = await super()._handle_list_resources(ctx, params)
+        if self.concrete_resources is not None:
+            context = Context(request_context=ctx, mcp_server=self)
+            result.resources = [*result.resources, *await anyio.to_thread.run_sync(self.concrete_resources, context)]
+        return result
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
         """Call a tool, refusing arguments it does not take and wording invalid ones argument by argument."""
@@ -102,25 +119,38 @@ def build_server(
     deps = Deps(db=db, store=store, settings=settings, principal=principal)
     for group in GROUPS:
         group.register(server, deps)
+    server.concrete_resources = resources.listing(deps)
     server.middleware.append(_slim_tools_list)
     return server
 
 
-def _strip_titles(schema: Any) -> Any:
-    """Drop pydantic's generated `title` strings (not properties named title): they cost tokens, say nothing."""
-    if isinstance(schema, dict):
-        return {k: _strip_titles(v) for k, v in schema.items() if not (k == "title" and isinstance(v, str))}
+def _compact(schema: Any, *, type_lists: bool = False) -> Any:
+    """The same JSON Schema in fewer tokens: no pydantic `title`s (not properties named title), no
+    `additionalProperties: true` (the default), and with `type_lists`, `anyOf` of bare types as one `type`
+    list (for output schemas only: some clients' function calling reads no type lists in arguments)."""
     if isinstance(schema, list):
-        return [_strip_titles(v) for v in schema]
-    return schema
+        return [_compact(v, type_lists=type_lists) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {
+        k: _compact(v, type_lists=type_lists)
+        for k, v in schema.items()
+        if not (k == "title" and isinstance(v, str)) and not (k == "additionalProperties" and v is True)
+    }
+    arms = out.get("anyOf")
+    if type_lists and isinstance(arms, list) and all(isinstance(a, dict) and set(a) == {"type"} for a in arms):
+        del out["anyOf"]
+        out["type"] = [a["type"] for a in arms]
+    return out
 
 
 async def _slim_tools_list(ctx: Any, call_next: Any) -> Any:
     result = await call_next(ctx)
     if getattr(ctx, "method", None) == "tools/list" and isinstance(result, dict):
         for tool in result.get("tools", []):
-            tool.pop("outputSchema", None)
-            tool["inputSchema"] = _strip_titles(tool.get("inputSchema", {}))
+            tool["inputSchema"] = _compact(tool.get("inputSchema", {}))
+            if "outputSchema" in tool:
+                tool["outputSchema"] = _compact(tool["outputSchema"], type_lists=True)
     return result
 
 

@@ -2,14 +2,14 @@
 
 import base64
 import binascii
-import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult
 from pydantic import Field
 
 from gateway.app.errors import InvalidInput
+from gateway.app.mcp import answers
 from gateway.app.mcp.common import READ_ONLY, WRITE, AgentId, Deps, OptionalTask, ProjectId, answer, tool_call
 from gateway.app.services import artifacts, briefing
 
@@ -37,7 +37,7 @@ def register(server: MCPServer, deps: Deps) -> None:
             Literal["code", "asset", "document", "screenshot"] | None, Field(description="Inferred when left out")
         ] = None,
         agent_id: AgentId = None,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, answers.ArtifactReport]:
         """Hand in a file for a task (text, base64 or a workspace path); returns its validation report."""
         with tool_call(ctx, "submit_artifact", deps, project_id=project_id, agent_id=agent_id) as call:
             given = [value is not None for value in (content, content_base64, workspace_path)]
@@ -70,18 +70,18 @@ def register(server: MCPServer, deps: Deps) -> None:
                     limits=settings.validation_limits,
                     actor=call.actor,
                 )
-            return answer(_artifact_view(stored))
+            return answer(artifacts.report(stored))
 
     @server.tool(annotations=READ_ONLY)
     def get_artifact(
         ctx: Context,
         project_id: ProjectId,
         artifact_id: Annotated[int, Field(description="The artifact_id submit_artifact answered")],
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, answers.ArtifactReport]:
         """An artifact's validation report."""
         with tool_call(ctx, "get_artifact", deps, project_id=project_id), db.read_session() as session:
             return answer(
-                _artifact_view(artifacts.get(session=session, project_id=project_id, artifact_id=artifact_id))
+                artifacts.report(artifacts.get(session=session, project_id=project_id, artifact_id=artifact_id))
             )
 
 
@@ -90,17 +90,3 @@ def _decode(data: str) -> bytes:
         return base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidInput("content_base64 is not valid base64.") from None
-
-
-def _artifact_view(row: Any) -> dict[str, Any]:
-    report = json.loads(row.validation_report) if row.validation_report else {}
-    return {
-        "artifact_id": row.id,
-        "name": row.name,
-        "category": row.category,
-        "task_id": row.task_id,
-        "validation_status": row.validation_status,
-        "errors": report.get("errors", []),
-        "failed_checks": [c["name"] for c in report.get("checks", []) if not c.get("ok")],
-        "info": report.get("info", {}),
-    }

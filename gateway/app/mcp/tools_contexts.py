@@ -7,6 +7,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from gateway.app.errors import InvalidInput
+from gateway.app.mcp import answers
 from gateway.app.mcp.common import READ_ONLY, WRITE, AgentId, Deps, OptionalTask, ProjectId, answer, tool_call
 from gateway.app.schemas.contexts import CONTEXT_SHAPE
 from gateway.app.services import briefing, contexts
@@ -24,7 +25,7 @@ def register(server: MCPServer, deps: Deps) -> None:
             OptionalTask, Field(description="Task code (T-004) or id; left out: the project's global context")
         ] = None,
         version: Annotated[int | None, Field(description="A version to read; left out: the active one")] = None,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, answers.ContextRead]:
         """The active context (global, or a task's), or one version of it."""
         with tool_call(ctx, "get_context", deps, project_id=project_id), db.read_session() as session:
             task_id = briefing.resolve_task(session, project_id=project_id, ref=task).id if task else None
@@ -61,7 +62,7 @@ def register(server: MCPServer, deps: Deps) -> None:
             OptionalTask, Field(description="Task code (T-004) or id; left out: the project's global context")
         ] = None,
         agent_id: AgentId = None,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, answers.ContextWritten]:
         """Record decisions, conventions or notes: append to lists, or merge-patch (a new context version)."""
         with (
             tool_call(ctx, "update_context", deps, project_id=project_id, agent_id=agent_id) as call,

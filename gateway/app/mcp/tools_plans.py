@@ -9,6 +9,7 @@ from mcp.types import CallToolResult, TextContent
 from pydantic import Field, TypeAdapter, ValidationError
 
 from gateway.app.errors import InvalidInput, NotFound
+from gateway.app.mcp import answers
 from gateway.app.mcp.common import READ_ONLY, WRITE, AgentId, Deps, ProjectId, answer, tool_call
 from gateway.app.planner import Edit, Feedback
 from gateway.app.services import jobs, planning, plans
@@ -31,7 +32,7 @@ def register(server: MCPServer, deps: Deps) -> None:
         ] = None,
         version: Annotated[int | None, Field(description="Version to revise (default: the accepted one)")] = None,
         agent_id: AgentId = None,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, answers.Proposal]:
         """Propose the next plan version from feedback; a user decides whether to accept it."""
         with tool_call(ctx, "propose_plan_revision", deps, project_id=project_id, agent_id=agent_id) as call:
             try:
@@ -61,7 +62,7 @@ def register(server: MCPServer, deps: Deps) -> None:
         ctx: Context,
         project_id: ProjectId,
         job_id: Annotated[str, Field(max_length=64, description="The job_id a proposal answered")],
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, answers.Job]:
         """A planning job: status, progress, the version it wrote or why it failed."""
         with tool_call(ctx, "get_job", deps, project_id=project_id), db.read_session() as session:
             job = jobs.get(session=session, job_id=job_id)
@@ -77,7 +78,7 @@ def register(server: MCPServer, deps: Deps) -> None:
         feedback: Annotated[
             str | None, Field(max_length=20_000, description="What the new version should change and why")
         ] = None,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, answers.PlanningKit]:
         """What you need to draft the plan yourself: brief, context, schema, rules, tools, base version."""
         with tool_call(ctx, "get_planning_kit", deps, project_id=project_id), db.get_session() as session:
             return answer(
@@ -94,7 +95,7 @@ def register(server: MCPServer, deps: Deps) -> None:
             str | None, Field(max_length=20_000, description="The feedback the draft answers, if any")
         ] = None,
         agent_id: AgentId = None,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, answers.Draft]:
         """Submit your whole plan: stored as a proposal for a person to accept, or all its problems returned."""
         with (
             tool_call(ctx, "submit_plan_draft", deps, project_id=project_id, agent_id=agent_id) as call,

@@ -6,6 +6,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult
 from pydantic import Field
 
+from gateway.app.mcp import answers
 from gateway.app.mcp.common import (
     READ_ONLY,
     WRITE,
@@ -41,7 +42,7 @@ def register(server: MCPServer, deps: Deps) -> None:
             Field(description="Task code (T-004) or id; left out: the task you hold, else the current one"),
         ] = None,
         agent_id: AgentId = None,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, answers.Briefing]:
         """A task's full briefing (default: the task you hold, else the project's current task), without claiming."""
         with tool_call(ctx, "get_task", deps, project_id=project_id, agent_id=agent_id) as call:
             return answer(_briefing(project_id, task, call.holder))
@@ -58,7 +59,7 @@ def register(server: MCPServer, deps: Deps) -> None:
         lease_seconds: Annotated[
             int, Field(ge=1, le=86_400, description="Claim lifetime; renew by claiming again")
         ] = 900,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, answers.Claim]:
         """Claim a task (default: the next ready one) and start it; answers {claimed, reason, briefing, project}."""
         with tool_call(ctx, "claim_task", deps, project_id=project_id, agent_id=agent_id) as call:
             with db.get_session() as session:
@@ -101,7 +102,9 @@ def register(server: MCPServer, deps: Deps) -> None:
             return {"task": task_views.outcome(done), "project": status}
 
     @server.tool(annotations=WRITE)
-    def release_task(ctx: Context, project_id: ProjectId, task: TaskRef, agent_id: AgentId = None) -> CallToolResult:
+    def release_task(
+        ctx: Context, project_id: ProjectId, task: TaskRef, agent_id: AgentId = None
+    ) -> Annotated[CallToolResult, answers.Transition]:
         """Give your claim on a task back (a started task returns to pending)."""
         with tool_call(ctx, "release_task", deps, project_id=project_id, agent_id=agent_id) as call:
             return answer(_transition(project_id, task, task_execution.release, agent_id=call.holder))
@@ -113,7 +116,7 @@ def register(server: MCPServer, deps: Deps) -> None:
         task: TaskRef,
         reason: Annotated[str, Field(min_length=1, max_length=4000, description="What blocks it")],
         agent_id: AgentId = None,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, answers.Transition]:
         """Report a blocker on a task; its claim is released until a user unblocks it."""
         with tool_call(ctx, "block_task", deps, project_id=project_id, agent_id=agent_id) as call:
             return answer(_transition(project_id, task, task_execution.block, agent_id=call.holder, reason=reason))
@@ -125,7 +128,7 @@ def register(server: MCPServer, deps: Deps) -> None:
         task: TaskRef,
         summary: Annotated[str, Field(min_length=1, max_length=20_000, description="What you delivered")],
         agent_id: AgentId = None,
-    ) -> CallToolResult:
+    ) -> Annotated[CallToolResult, answers.Transition]:
         """Complete a task with a summary; refused until each required deliverable has a valid artifact."""
         with tool_call(ctx, "complete_task", deps, project_id=project_id, agent_id=agent_id) as call:
             return answer(_transition(project_id, task, task_execution.complete, agent_id=call.holder, summary=summary))
