@@ -587,17 +587,25 @@ class DatabaseManager:
     @contextmanager
     def get_session(self) -> Iterator[Session]:
         """A session for one unit of work; uncommitted changes are rolled back when it closes."""
-        info: dict[str, Any] = {EVENT_LISTENERS: self.event_listeners}
-        if self.dialect == "sqlite":
-            info[_AFTER_COMMIT_BIND] = self._after_commit_engine
-        with GatewaySession(self.engine, expire_on_commit=False, info=info) as session:
+        with self.new_session() as session:
             yield session
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:
         """A session for reading only: on SQLite it does not take the write lock."""
-        with Session(self._read_engine, expire_on_commit=False) as session:
+        with self.new_read_session() as session:
             yield session
+
+    def new_session(self) -> Session:
+        """The session `get_session` yields, for a caller that closes it itself (connects on first use)."""
+        info: dict[str, Any] = {EVENT_LISTENERS: self.event_listeners}
+        if self.dialect == "sqlite":
+            info[_AFTER_COMMIT_BIND] = self._after_commit_engine
+        return GatewaySession(self.engine, expire_on_commit=False, info=info)
+
+    def new_read_session(self) -> Session:
+        """The session `read_session` yields, for a caller that closes it itself (connects on first use)."""
+        return Session(self._read_engine, expire_on_commit=False)
 
     def init_db(self) -> list[str]:
         """Bring the schema to current by applying every pending migration; returns the revisions applied."""

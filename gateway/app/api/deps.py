@@ -1,8 +1,14 @@
-"""Dependencies the routers share: sessions, paging parameters, the caller."""
+"""Dependencies the routers share: sessions, paging parameters, the caller.
 
-from collections.abc import Iterator
+Each is `async def`: none of them blocks (a session connects on its first statement, inside the endpoint), and
+FastAPI runs a sync dependency in a worker thread, one hand-off each way per request (a generator: two). The sync
+endpoint is then the request's only trip to the thread pool.
+"""
+
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import Depends, Query, Request
 from sqlmodel import Session
 
@@ -16,27 +22,42 @@ from gateway.app.services.common import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from gateway.app.storage import BlobStore
 
 
-def get_db(request: Request) -> DatabaseManager:
+async def get_db(request: Request) -> DatabaseManager:
     """The app's DatabaseManager."""
     return request.app.state.db
 
 
-def _session(db: Annotated[DatabaseManager, Depends(get_db)]) -> Iterator[Session]:
-    with db.get_session() as session:
+async def _closed(session: Session) -> None:
+    # A sync endpoint closes its sessions in its own thread (routing.closing_sessions): nothing left to do here.
+    # One still holding a connection (an async endpoint's) is closed in a worker thread: a rollback is I/O.
+    if session.in_transaction():
+        await anyio.to_thread.run_sync(session.close)
+    else:
+        session.close()
+
+
+async def _session(db: Annotated[DatabaseManager, Depends(get_db)]) -> AsyncIterator[Session]:
+    session = db.new_session()
+    try:
         yield session
+    finally:
+        await _closed(session)
 
 
-def _read_session(db: Annotated[DatabaseManager, Depends(get_db)]) -> Iterator[Session]:
-    with db.read_session() as session:
+async def _read_session(db: Annotated[DatabaseManager, Depends(get_db)]) -> AsyncIterator[Session]:
+    session = db.new_read_session()
+    try:
         yield session
+    finally:
+        await _closed(session)
 
 
-def get_store(request: Request) -> BlobStore:
+async def get_store(request: Request) -> BlobStore:
     """The app's artifact blob store."""
     return request.app.state.store
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     """The app's settings."""
     return request.app.state.settings
 
@@ -58,7 +79,7 @@ Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous 
 DEFAULT_LIMIT = DEFAULT_PAGE_SIZE
 
 
-def get_caller(request: Request) -> Principal:
+async def get_caller(request: Request) -> Principal:
     """The principal the request acts as (the gate already refused anyone who may not call the route)."""
     principal = request.scope.get(PRINCIPAL)
     if principal is None:
