@@ -9,6 +9,8 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
+import sqlalchemy
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select, text
 
 from gateway.app import outbox, task_states
@@ -36,14 +38,29 @@ def get(*, session: Session, project_id: str, artifact_id: int) -> ArtifactDB:
     return artifact
 
 
+# Columns, not models, in a statement built once: every briefing reads this, and building the statement and
+# loading ORM objects cost more than the query.
+_BY_TASK = (
+    sqlalchemy.select(
+        col(ArtifactDB.id),
+        col(ArtifactDB.task_id),
+        col(ArtifactDB.name),
+        col(ArtifactDB.path),
+        col(ArtifactDB.category),
+        col(ArtifactDB.validation_status),
+    )
+    .where(col(ArtifactDB.task_id).in_(bindparam("task_ids", expanding=True)))
+    .order_by(col(ArtifactDB.id))
+)
+
+
 def by_task(session: Session, task_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """Each task's artifacts, briefly (id, name, path, category, validation status), in hand-in order."""
     grouped: dict[int, list[dict[str, Any]]] = {}
     if not task_ids:
         return grouped
-    rows = session.exec(select(ArtifactDB).where(col(ArtifactDB.task_id).in_(task_ids)).order_by(col(ArtifactDB.id)))
-    for artifact in rows:
-        grouped.setdefault(artifact.task_id, []).append(  # type: ignore[arg-type]  # only artifacts of the given tasks are selected: task_id is set
+    for artifact in session.connection().execute(_BY_TASK, {"task_ids": task_ids}):
+        grouped.setdefault(artifact.task_id, []).append(
             {
                 "id": artifact.id,
                 "name": artifact.name,

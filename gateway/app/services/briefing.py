@@ -136,8 +136,7 @@ def briefing(session: Session, *, project_id: str, task: TaskDB) -> dict[str, An
     dependencies = task_views.dependencies_of(session, task)
     depends_on = [d.code for d in dependencies]
     artifacts = artifact_service.by_task(session, [task.id, *(d.id for d in dependencies)])  # type: ignore[list-item]  # ids of stored rows are set (SQLModel types them Optional)
-    task_context = contexts.find_active(session, project_id, task.id)
-    global_row = contexts.find_active(session, project_id)
+    global_row, task_context = contexts.active_for_task(session, project_id, task.id)  # type: ignore[arg-type]  # a stored row's id is set (SQLModel types it Optional)
     global_context = contexts.content_of(global_row) if global_row else {}
     added = {
         key: value

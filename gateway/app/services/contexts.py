@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, true
+from sqlalchemy import Integer, bindparam, func, literal_column, true, union_all
 from sqlmodel import Session, col, select
 
 from gateway.app import jsondoc, outbox, task_states
@@ -84,6 +84,30 @@ def find_active(session: Session, project_id: str, task_id: int | None = None) -
     """The active version of a key, or None (no check that the project or task exists)."""
     statement = select(ContextDB).where(*_key(project_id, task_id), col(ContextDB.is_active) == true())
     return session.exec(statement).first()
+
+
+def active_for_task(session: Session, project_id: str, task_id: int) -> tuple[Any, Any]:
+    """The active global version and the active version of the task's context, as (version, content) rows (either
+    None), read together: one statement, each half found through the active-key index, no ORM objects."""
+    result = session.connection().execute(_ACTIVE_PAIR, {"project_id": project_id, "task_id": task_id})
+    rows = {row.task_id: row for row in result}
+    return rows.get(None), rows.get(task_id)
+
+
+def _active_of(scope: str, task_key: Any) -> Any:
+    task_column = func.coalesce(ContextDB.task_id, literal_column("0"))
+    return select(ContextDB.task_id, ContextDB.version, ContextDB.content).where(
+        ContextDB.project_id == bindparam("project_id"),
+        ContextDB.scope == scope,
+        task_column == task_key,
+        col(ContextDB.is_active) == true(),
+    )
+
+
+# Built once: the statement is the same for every briefing (only the parameters change).
+_ACTIVE_PAIR = union_all(
+    _active_of("global", literal_column("0")), _active_of("task", bindparam("task_id", type_=Integer))
+)
 
 
 def append(
