@@ -13,7 +13,8 @@ plan) can be worked on.
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlalchemy import bindparam
+from sqlmodel import Session, col, select
 
 from gateway.app import outbox, task_states
 from gateway.app.db import ProjectDB, TaskDB, TaskPlanDB, utc_now
@@ -50,48 +51,69 @@ def _lease(seconds: int | None) -> timedelta:
 READY_BATCH = 64
 
 
-def first_ready(session: Session, plan_id: int, *, by_priority: bool) -> TaskDB | None:
-    """The first pending, unclaimed task whose dependencies are resolved, without loading the whole plan.
+def _candidates(by_priority: bool) -> Any:
+    order = (col(TaskDB.priority).desc(), col(TaskDB.idx)) if by_priority else (col(TaskDB.idx),)
+    return (
+        select(TaskDB.id, TaskDB.code, TaskDB.status, TaskDB.dependencies)
+        .where(
+            TaskDB.plan_id == bindparam("plan_id"),
+            TaskDB.status == task_states.PENDING,
+            col(TaskDB.claimed_by).is_(None),
+        )
+        .order_by(*order)
+        .offset(bindparam("offset"))
+        .limit(READY_BATCH)
+    )
+
+
+# Built once (only the parameters change); columns, not models: one ORM object for the task found, not 64.
+_CANDIDATES = {by_priority: _candidates(by_priority) for by_priority in (False, True)}
+_STATUSES = select(TaskDB.code, TaskDB.status).where(
+    TaskDB.plan_id == bindparam("plan_id"), col(TaskDB.code).in_(bindparam("codes", expanding=True))
+)
+
+
+def first_ready_row(session: Session, plan_id: int, *, by_priority: bool) -> Any:
+    """The first pending, unclaimed task whose dependencies are resolved (its id, code, status and dependencies),
+    without loading the whole plan.
 
     Candidates come from the (plan_id, status) index in order (idx, or priority then idx), a batch at a time;
     their dependencies' statuses come in one query per batch.
     """
-    order = (col(TaskDB.priority).desc(), col(TaskDB.idx)) if by_priority else (col(TaskDB.idx),)
+    connection = session.connection()
     offset = 0
     while True:
-        batch = session.exec(
-            select(TaskDB)
-            .where(TaskDB.plan_id == plan_id, TaskDB.status == task_states.PENDING, col(TaskDB.claimed_by).is_(None))
-            .order_by(*order)
-            .offset(offset)
-            .limit(READY_BATCH)
-        ).all()
+        batch = connection.execute(_CANDIDATES[by_priority], {"plan_id": plan_id, "offset": offset}).all()
         if not batch:
             return None
-        codes = {code for task in batch for code in task_states.dependency_codes(task)}
-        statuses = (
-            dict(
-                session.exec(
-                    select(TaskDB.code, TaskDB.status).where(TaskDB.plan_id == plan_id, col(TaskDB.code).in_(codes))
-                ).all()
-            )
-            if codes
-            else {}
-        )
-        for task in batch:
-            if task_states.is_ready(task, statuses):  # type: ignore[arg-type]  # a TaskDB is a TaskLike; the codes dict's keys are typed str | None
-                return task
+        codes = sorted({code for row in batch for code in task_states.dependency_codes(row)})
+        statuses: dict[str, str] = {}
+        if codes:
+            for code, status in connection.execute(_STATUSES, {"plan_id": plan_id, "codes": codes}):
+                statuses[code] = status
+        for row in batch:
+            if task_states.is_ready(row, statuses):
+                return row
         offset += READY_BATCH
 
 
-def _plan_state(session: Session, plan_id: int) -> tuple[int, int]:
-    """How many of the plan's tasks are still open (neither done nor cancelled), and how many are done."""
-    rows = dict(
-        session.exec(select(TaskDB.status, func.count()).where(TaskDB.plan_id == plan_id).group_by(TaskDB.status)).all()
-    )
-    done = rows.get(task_states.DONE, 0)
-    open_ = sum(count for status, count in rows.items() if status not in task_states.RESOLVED)
-    return open_, done
+def first_ready(session: Session, plan_id: int, *, by_priority: bool) -> TaskDB | None:
+    """The first pending, unclaimed task whose dependencies are resolved (see `first_ready_row`), as a model."""
+    row = first_ready_row(session, plan_id, by_priority=by_priority)
+    return session.get(TaskDB, row.id) if row is not None else None
+
+
+def _plan_state(session: Session, plan_id: int) -> tuple[bool, bool]:
+    """Whether any of the plan's tasks is still open (neither done nor cancelled), and whether any is done.
+
+    Two existence checks on the (plan_id, status) index: the cost does not grow with the plan.
+    """
+    of_plan = TaskDB.plan_id == plan_id
+    open_ = session.exec(select(TaskDB.id).where(of_plan, col(TaskDB.status).not_in(task_states.RESOLVED)).limit(1))
+    if open_.first() is not None:
+        return True, False
+    done = session.exec(select(TaskDB.id).where(of_plan, TaskDB.status == task_states.DONE).limit(1)).first()
+    return False, done is not None
 
 
 def _workable(session: Session, project: ProjectDB, task: TaskDB) -> None:
@@ -195,14 +217,24 @@ def withdrawn_from(session: Session, *, project: ProjectDB, agent_id: str) -> li
     return list(session.exec(statement.order_by(col(TaskDB.id))).all())
 
 
-def _advance(session: Session, project: ProjectDB, actor: str) -> None:
-    """Move the current task and the project's status after a task changed."""
+def _advance(session: Session, project: ProjectDB, actor: str, *, left_ready: TaskDB | None = None) -> None:
+    """Move the current task and the project's status after a task changed.
+
+    `left_ready`: the change only took that task out of the ready set (claimed, or started): unless it was the
+    current task, the current one is still the first ready task and the plan still has an open task, so there is
+    nothing to look up.
+    """
     if project.active_plan_id is None:
         return
-    current = first_ready(session, project.active_plan_id, by_priority=False)
-    projects.set_current_task(session, project=project, current=current, actor=actor)
+    current_id = project.current_task_id
+    if left_ready is not None and current_id is not None and left_ready.id != current_id:
+        return
+    row = first_ready_row(session, project.active_plan_id, by_priority=False)
+    if (row.id if row is not None else None) != current_id:
+        current = session.get(TaskDB, row.id) if row is not None else None
+        projects.set_current_task(session, project=project, current=current, actor=actor)
     open_, done = _plan_state(session, project.active_plan_id)
-    if open_ == 0 and done > 0:
+    if not open_ and done:
         projects.set_status(session, project, "completed", actor=actor)
     elif project.status == "completed":
         projects.set_status(session, project, "active", actor=actor)
@@ -265,7 +297,7 @@ def _grant(session: Session, project: ProjectDB, task: TaskDB, agent_id: str, le
         lease_expires_at=task.lease_expires_at,
     )
     log.info("task claimed", project_id=project.id, task_id=task.id, agent_id=agent_id)
-    _advance(session, project, f"agent:{agent_id}")
+    _advance(session, project, f"agent:{agent_id}", left_ready=task)
 
 
 def _unmet_dependencies(session: Session, task: TaskDB) -> list[str]:
@@ -380,7 +412,7 @@ def _start(session: Session, project: ProjectDB, task: TaskDB, agent_id: str | N
     session.add(task)
     _record(session, project, task, "task.started", actor, agent_id=agent_id)
     session.flush()
-    _advance(session, project, actor)
+    _advance(session, project, actor, left_ready=task)
     contexts.on_task_started(session, project=project, task=task, actor=actor)
     log.info("task started", project_id=project.id, task_id=task.id, agent_id=agent_id)
 
