@@ -80,6 +80,18 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest image (width x height) decoded to validate it; a larger one is invalid, never decoded",
     )
+    max_project_storage_bytes: int | None = Field(
+        default=10 * 1024**3,
+        ge=1,
+        description="Bytes of artifact files one project may store (10 GiB); past it a hand-in is a 413. "
+        "null: no limit",
+    )
+    storage_gc_interval_s: float | None = Field(
+        default=3600.0,
+        gt=0,
+        description="How often crash leftovers (temp files, unreferenced blobs) are collected, besides at start-up; "
+        "null: only at start-up and by `gateway gc`",
+    )
     image_decode_concurrency: int = Field(
         default=2, ge=1, le=256, description="Images decoded at once per process (each up to ~4 bytes a pixel)"
     )

@@ -100,6 +100,13 @@ class PayloadTooLarge(DomainError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
 
 
+class StorageFull(DomainError):
+    """The project's stored files would pass its storage limit (`limit_bytes`, `used_bytes`); nothing was stored.
+    Delete artifacts it no longer needs, or have the limit raised (GATEWAY_MAX_PROJECT_STORAGE_BYTES)."""
+
+    status, slug, title = 413, "project-storage-full", "Project storage full"
+
+
 class HistoryGone(DomainError):
     """The events after that position are no longer kept: reload the resource, then follow from its `event_seq`."""
 

@@ -1,8 +1,11 @@
 """The application factory: one FastAPI app with the REST API, health checks and documentation."""
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 import anyio.to_thread
 from asgi_correlation_id import CorrelationIdMiddleware
@@ -29,12 +32,15 @@ from gateway.app.api.problems import install_problem_handlers
 from gateway.app.auth.gate import Gate
 from gateway.app.config import Settings, get_settings
 from gateway.app.db import DatabaseManager
-from gateway.app.logging import configure_logging, valid_request_id
+from gateway.app.logging import configure_logging, get_logger, valid_request_id
 from gateway.app.mcp.server import build_server
+from gateway.app.services import artifacts as artifacts_service
 from gateway.app.services import event_streams
 from gateway.app.storage import BlobStore
 from gateway.app.web import routes as web
 from gateway.app.worker import JobWorker
+
+log = get_logger(__name__)
 
 DESCRIPTION = """\
 The backend of an AI-assisted game development workflow: projects, versioned plans of tasks agreed
@@ -78,6 +84,34 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+async def collect_storage(db: DatabaseManager, store: BlobStore) -> None:
+    """Collect the store's garbage in a worker thread; a failure is logged, never fatal to serving."""
+    try:
+        await anyio.to_thread.run_sync(partial(artifacts_service.collect_garbage, db, store))
+    except Exception as exc:  # e.g. a database not migrated yet: the next round tries again
+        log.warning("storage collection failed", error=repr(exc))
+
+
+@asynccontextmanager
+async def collecting_storage(db: DatabaseManager, store: BlobStore, interval_s: float | None) -> AsyncIterator[None]:
+    """Collect the store's garbage now, then every `interval_s` seconds (if set) while the block runs."""
+
+    async def forever(interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await collect_storage(db, store)
+
+    await collect_storage(db, store)
+    collector = asyncio.create_task(forever(interval_s)) if interval_s else None
+    try:
+        yield
+    finally:
+        if collector is not None:
+            collector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await collector
+
+
 def create_app(settings: Settings | None = None, *, db: DatabaseManager | None = None) -> FastAPI:
     """Build the app; `db` lets a caller share a DatabaseManager (the app then leaves it open)."""
     settings = settings or get_settings()
@@ -108,9 +142,12 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
         # connection for each of them (Settings.pool_size).
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         # A mounted sub-app's lifespan never runs: the MCP session manager runs inside ours.
-        # Leftovers of uploads a crash interrupted (an hour old: nothing still writes them).
-        await anyio.to_thread.run_sync(lambda: store.sweep_temp(older_than_seconds=3600))
-        async with event_streams.serving(hub, settings=settings), agent_sessions.run():
+        # Leftovers of hand-ins a crash interrupted: now, then every storage_gc_interval_s (docs/architecture.md).
+        async with (
+            collecting_storage(database, store, settings.storage_gc_interval_s),
+            event_streams.serving(hub, settings=settings),
+            agent_sessions.run(),
+        ):
             if worker is not None:
                 async with worker.running():
                     freeze_startup_objects()

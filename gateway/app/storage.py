@@ -2,8 +2,16 @@
 
 Blobs live at `<root>/sha256/ab/cd/<hex digest>`, read-only. A write streams into `<root>/tmp/` (same file
 system), hashing as it goes, and lands with one atomic `os.replace`; a failed or cancelled write leaves nothing.
+
+Crash leftovers are told apart from work in progress by file locks (`flock`, which a process's death releases):
+a writer holds a shared lock on its temp file from the moment it exists, and keeps it on the same open file
+after the rename, as the blob's `Pin`, until the artifact row that references the bytes is committed. A hand-in
+of bytes already stored pins the existing blob the same way. The sweepers (`sweep_temp`, `collect`) take an
+exclusive lock without waiting and skip whatever they cannot lock: they remove what no live writer holds, at
+start-up or any time after, and never a blob an in-flight hand-in is about to reference, in any process.
 """
 
+import fcntl
 import hashlib
 import os
 import re
@@ -13,7 +21,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, TypeVar
@@ -35,16 +43,47 @@ T = TypeVar("T")
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _TEMP_PREFIX = "ingest-"
 _TEMP_SUFFIX = ".part"
+# A temp file is created, then locked: an empty one younger than this may be a writer between the two steps.
+TEMP_GRACE_SECONDS = 60.0
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+class Pin:
+    """A shared lock on a blob's file: while it is held, no sweep removes the blob. Release it once a row
+    references the bytes (or the hand-in failed); releasing twice is harmless."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self._file: BinaryIO | None = file
+
+    @property
+    def held(self) -> bool:
+        """Whether the lock is still held."""
+        return self._file is not None
+
+    def release(self) -> None:
+        """Let the blob go (closing the file releases the lock)."""
+        file, self._file = self._file, None
+        if file is not None:
+            file.close()
 
 
 @dataclass(frozen=True, slots=True)
 class Blob:
-    """A stored blob: its digest, its size and where it lives (relative to the store's root, and absolute)."""
+    """A stored blob: its digest, its size and where it lives (relative to the store's root, and absolute).
+
+    A blob just written or handed in again comes pinned (`pin`): release it once a row references it.
+    """
 
     sha256: str
     size_bytes: int
     relative_path: str
     path: Path
+    pin: Pin | None = field(default=None, compare=False, repr=False)
+
+    def release(self) -> None:
+        """Release the blob's pin, if it has one."""
+        if self.pin is not None:
+            self.pin.release()
 
 
 def _check_digest(sha256: str) -> str:
@@ -81,8 +120,15 @@ class _TempWriter:
 
     def __init__(self, directory: Path) -> None:
         fd, name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=directory)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)  # "a live writer has this": sweeps leave it alone
+        except BaseException:
+            os.close(fd)
+            os.unlink(name)
+            raise
         self.path = Path(name)
         self.file: BinaryIO = os.fdopen(fd, "wb", buffering=0)
+        self.detached = False
         self.hash = hashlib.sha256()
         self.size = 0
         self._lock = threading.Lock()
@@ -112,10 +158,17 @@ class _TempWriter:
             self.size += len(chunk)
 
     def close_and_remove(self) -> None:
-        """Close and remove the temp file, from the thread that owns it."""
+        """Remove and close the temp file (removed first, while still locked), from the thread that owns it."""
+        if self.detached:  # it became a blob, and its file is the blob's pin now
+            return
+        self.path.unlink(missing_ok=True)
         if not self.file.closed:
             self.file.close()
-        self.path.unlink(missing_ok=True)
+
+    def detach(self) -> Pin:
+        """The renamed file's lock, handed over as the blob's pin; the writer no longer closes it."""
+        self.detached = True
+        return Pin(self.file)
 
     def discard(self) -> None:
         """Close and remove the temp file (now, or when the running file work ends); safe to repeat."""
@@ -172,26 +225,60 @@ class BlobStore:
                 )
 
     def delete(self, sha256: str) -> bool:
-        """Remove a blob (the caller has made sure nothing references it); False when it was not there."""
+        """Remove a blob whatever holds it (prefer `collect`); False when it was not there."""
         try:
             self.path_for(sha256).unlink()
         except FileNotFoundError:
             return False
         return True
 
-    def sweep_temp(self, older_than_seconds: float) -> int:
-        """Remove temp files left by a crash that are older than the given age; returns how many went."""
+    def collect(self, sha256: str, unreferenced: Callable[[], bool]) -> bool:
+        """Remove a blob no in-flight hand-in holds and that `unreferenced()` (asked under the lock) says no row
+        references; True when it went. A hand-in that pins the blob meanwhile waits, then writes it again."""
+        path = self.path_for(sha256)
+        try:
+            fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
+        except FileNotFoundError:
+            return False
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # pinned: an upload is about to reference it
+            if not _same_file(fd, path) or not unreferenced():
+                return False
+            path.unlink(missing_ok=True)
+            return True
+        finally:
+            os.close(fd)
+
+    def sweep_temp(self, grace_seconds: float = TEMP_GRACE_SECONDS) -> int:
+        """Remove temp files no live writer holds (a crash's leftovers); returns how many went.
+
+        An empty one younger than `grace_seconds` stays: it may be a writer between creating and locking it.
+        """
         if not self.temp_dir.is_dir():
             return 0
-        cutoff = time.time() - older_than_seconds
+        cutoff = time.time() - grace_seconds
         removed = 0
         for path in self.temp_dir.glob(f"{_TEMP_PREFIX}*{_TEMP_SUFFIX}"):
             try:
-                if path.stat().st_mtime < cutoff:
-                    path.unlink()
-                    removed += 1
+                fd = os.open(path, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
             except FileNotFoundError:  # another sweeper or the writer got there first
                 continue
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a live writer holds it
+                info = os.fstat(fd)
+                if info.st_size == 0 and info.st_mtime > cutoff:
+                    continue
+                if _same_file(fd, path):
+                    path.unlink(missing_ok=True)
+                    removed += 1
+            finally:
+                os.close(fd)
         return removed
 
     # --- writing ----------------------------------------------------------------------------------------
@@ -201,23 +288,23 @@ class BlobStore:
         return _TempWriter(self.temp_dir)
 
     def _commit(self, writer: _TempWriter) -> Blob:
-        """Move a finished temp file to its content address (or drop it when the address is taken)."""
+        """Move a finished temp file to its content address (or drop it when the address is taken), pinned."""
         digest = writer.hash.hexdigest()
         target = self.path_for(digest)
-        try:
-            present = target.stat().st_size == writer.size
-        except FileNotFoundError:
-            present = False
-        if present:
+        pin = _pin_existing(target, writer.size)
+        if pin is not None:
             writer.close_and_remove()
         else:
-            os.fsync(writer.file.fileno())
-            writer.file.close()
-            os.chmod(writer.path, 0o444)
+            fd = writer.file.fileno()
+            os.fsync(fd)
+            os.fchmod(fd, 0o444)
             target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(writer.path, target)
+            os.replace(writer.path, target)  # the open file, and its lock, go with it
+            pin = writer.detach()
             _fsync_directory(target.parent)
-        return Blob(sha256=digest, size_bytes=writer.size, relative_path=self.relative_path_for(digest), path=target)
+        return Blob(
+            sha256=digest, size_bytes=writer.size, relative_path=self.relative_path_for(digest), path=target, pin=pin
+        )
 
     async def ingest(self, chunks: AsyncIterator[bytes], *, max_bytes: int) -> Blob:
         """Store a stream of chunks; file I/O runs in a worker thread so the event loop keeps serving."""
@@ -290,6 +377,33 @@ class BlobStore:
             except BaseException:
                 writer.discard()
                 raise
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether `path` still names the file open as `fd` (and not a newer one, or nothing)."""
+    try:
+        named = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def _pin_existing(target: Path, size: int) -> Pin | None:
+    """A pin on the blob already stored at `target` with this size, or None (absent, or removed meanwhile)."""
+    try:
+        fd = os.open(target, os.O_RDONLY | _NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # waits while a sweep decides about it (a moment)
+        if os.fstat(fd).st_size != size or not _same_file(fd, target):
+            os.close(fd)
+            return None
+        return Pin(os.fdopen(fd, "rb"))
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 # --- paths and names clients send ---------------------------------------------------------------------

@@ -415,33 +415,90 @@ def test_only_sha256_hex_digests_are_addresses(store, digest):
         store.path_for(digest)
 
 
-def test_sweep_removes_only_old_temp_files(store):
+def test_the_sweep_removes_at_once_every_temp_file_no_live_writer_holds(store):
     store.temp_dir.mkdir(parents=True)
-    old = store.temp_dir / "ingest-old.part"
-    fresh = store.temp_dir / "ingest-fresh.part"
+    crashed = store.temp_dir / "ingest-crashed.part"  # written a moment ago by a process that died
+    crashed.write_bytes(b"half a file")
+    old_empty = store.temp_dir / "ingest-old-empty.part"
+    old_empty.write_bytes(b"")
+    two_minutes_ago = time.time() - 120
+    os.utime(old_empty, (two_minutes_ago, two_minutes_ago))
+    just_made = store.temp_dir / "ingest-just-made.part"  # empty and fresh: maybe a writer about to lock it
+    just_made.write_bytes(b"")
     unrelated = store.temp_dir / "keep.txt"
-    for path in (old, fresh, unrelated):
-        path.write_bytes(b"x")
-    an_hour_ago = time.time() - 3600
-    os.utime(old, (an_hour_ago, an_hour_ago))
-    os.utime(unrelated, (an_hour_ago, an_hour_ago))
+    unrelated.write_bytes(b"x")
+    live = storage._TempWriter(store.temp_dir)
+    live.write_all([b"still coming in"])
 
-    assert store.sweep_temp(older_than_seconds=600) == 1
-    assert sorted(temp_files(store)) == sorted([fresh, unrelated])
+    assert store.sweep_temp() == 2
+    assert temp_files(store) == sorted([just_made, unrelated, live.path])
+
+    live.close_and_remove()
+    assert store.sweep_temp(grace_seconds=0) == 1  # the empty one, once its grace is over
+    assert temp_files(store) == [unrelated]
 
 
 def test_sweep_tolerates_a_file_vanishing_under_it(store, monkeypatch):
     store.temp_dir.mkdir(parents=True)
     (store.temp_dir / "ingest-gone.part").write_bytes(b"x")
-    real_stat = Path.stat
+    real_open = os.open
 
-    def vanished(self, *args, **kwargs):
-        if self.name == "ingest-gone.part":
-            raise FileNotFoundError(self)
-        return real_stat(self, *args, **kwargs)
+    def vanished(path, *args, **kwargs):
+        if Path(path).name == "ingest-gone.part":
+            raise FileNotFoundError(path)
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "stat", vanished)
+    monkeypatch.setattr(storage.os, "open", vanished)
     assert store.sweep_temp(0) == 0
+
+
+def test_a_blob_is_pinned_from_its_first_byte_until_released(store):
+    blob = store.ingest_bytes(b"a texture", max_bytes=100)
+
+    assert blob.pin is not None
+    assert blob.pin.held
+    assert store.collect(blob.sha256, lambda: True) is False  # an in-flight hand-in is about to reference it
+    assert store.sweep_temp(0) == 0
+    blob.release()
+    blob.release()  # harmless
+    assert store.collect(blob.sha256, lambda: False) is False  # still referenced: kept
+    assert store.collect(blob.sha256, lambda: True) is True
+    assert not store.exists(blob.sha256)
+
+
+def test_handing_in_stored_bytes_again_pins_the_stored_blob(store):
+    first = store.ingest_bytes(b"shared bytes", max_bytes=100)
+    first.release()
+
+    again = store.ingest_bytes(b"shared bytes", max_bytes=100)
+
+    assert again.pin is not None
+    assert again.pin.held
+    assert store.collect(again.sha256, lambda: True) is False
+    assert temp_files(store) == []
+    again.release()
+
+
+def test_a_hand_in_racing_a_collection_of_the_same_bytes_still_gets_them(store):
+    orphan = store.ingest_bytes(b"racing bytes", max_bytes=100)
+    orphan.release()
+    handed_in: list = []
+
+    def while_locked() -> bool:
+        # The collector holds the blob's lock and has decided; a hand-in of the same bytes starts now.
+        worker = threading.Thread(target=lambda: handed_in.append(store.ingest_bytes(b"racing bytes", max_bytes=100)))
+        worker.start()
+        handed_in.append(worker)
+        return True
+
+    assert store.collect(orphan.sha256, while_locked) is True
+    handed_in[0].join(10)
+
+    blob = handed_in[1]
+    assert blob.pin.held
+    assert store.exists(blob.sha256)  # written again after the collection, pinned
+    assert store.path_for(blob.sha256).read_bytes() == b"racing bytes"
+    blob.release()
 
 
 # --- workspace paths --------------------------------------------------------------------------------------

@@ -116,7 +116,8 @@ async def upload_artifact(
     """Upload a file (multipart, part `file`), streamed to disk, stored by SHA-256 and validated.
 
     The answer is 201 whether the file is valid or not: `validation_status` and `validation_report` say
-    which and why. Too large a file is a 413; an interrupted upload leaves nothing behind.
+    which and why. Too large a file is a 413 (`payload-too-large`), and so is a file past the project's storage
+    limit (`project-storage-full`); an interrupted or refused upload leaves nothing behind.
     """
     upload = MultipartFile(request)
     settings = request.app.state.settings
@@ -128,6 +129,7 @@ async def upload_artifact(
         filename=lambda: upload.filename,
         max_bytes=settings.max_upload_bytes,
         limits=settings.validation_limits,
+        quota=settings.max_project_storage_bytes,
     )
     response.headers["Location"] = f"/api/v1/projects/{project_id}/artifacts/{artifact.id}"
     return ArtifactRead.model_validate(artifact)
@@ -151,6 +153,7 @@ def register_workspace_artifact(
         workspace=settings.workspace_for(project_id),
         max_bytes=settings.max_upload_bytes,
         limits=settings.validation_limits,
+        quota=settings.max_project_storage_bytes,
     )
     response.headers["Location"] = f"/api/v1/projects/{project_id}/artifacts/{artifact.id}"
     return ArtifactRead.model_validate(artifact)

@@ -56,6 +56,7 @@ def register(server: MCPServer, deps: Deps) -> None:
                     workspace=settings.workspace_for(project_id),
                     max_bytes=settings.max_upload_bytes,
                     limits=settings.validation_limits,
+                    quota=settings.max_project_storage_bytes,
                     actor=call.actor,
                 )
             else:
@@ -68,6 +69,7 @@ def register(server: MCPServer, deps: Deps) -> None:
                     data=data,
                     max_bytes=settings.max_upload_bytes,
                     limits=settings.validation_limits,
+                    quota=settings.max_project_storage_bytes,
                     actor=call.actor,
                 )
             return answer(artifacts.report(stored))

@@ -11,16 +11,16 @@ import anyio
 import anyio.to_thread
 import sqlalchemy
 from sqlalchemy import bindparam
-from sqlmodel import Session, col, select, text
+from sqlmodel import Session, col, func, select, text
 
 from gateway.app import outbox, task_states
 from gateway.app.db import ArtifactDB, DatabaseManager, ProjectDB, utc_now
-from gateway.app.errors import Conflict, InvalidInput, NotFound
+from gateway.app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, StorageFull
 from gateway.app.logging import get_logger
 from gateway.app.schemas.artifacts import ArtifactCreate, ArtifactUpdate, check_relative_path
 from gateway.app.services import lookups
 from gateway.app.services.common import Page, page_by_id
-from gateway.app.storage import Blob, BlobStore, resolve_in_workspace, safe_filename
+from gateway.app.storage import TEMP_GRACE_SECONDS, Blob, BlobStore, resolve_in_workspace, safe_filename
 from gateway.app.validation import DEFAULT_LIMITS, Limits, ValidationReport, validate
 from gateway.app.validation.paths import normalise_path
 
@@ -202,6 +202,42 @@ class FileTarget:
     path: str | None = None
 
 
+def stored_bytes(session: Session, project_id: str) -> int:
+    """The bytes of the project's stored files (each artifact counts its file, shared bytes included)."""
+    total = session.exec(
+        select(func.sum(ArtifactDB.size_bytes)).where(
+            ArtifactDB.project_id == project_id, col(ArtifactDB.sha256).is_not(None)
+        )
+    ).one()
+    return int(total or 0)
+
+
+def _storage_full(project_id: str, used: int, quota: int, size: int | None = None) -> StorageFull:
+    adding = f"{size} more bytes" if size is not None else "another file"
+    return StorageFull(
+        f"Project {project_id!r} stores {used} bytes of files; {adding} would pass its limit of {quota} bytes. "
+        "Delete artifacts it no longer needs, or ask an administrator to raise GATEWAY_MAX_PROJECT_STORAGE_BYTES.",
+        limit_bytes=quota,
+        used_bytes=used,
+        **({"size_bytes": size} if size is not None else {}),
+    )
+
+
+def room_left(session: Session, project_id: str, quota: int | None) -> int | None:
+    """How many more bytes of files the project may store (None: no limit); refused when there is no room."""
+    if quota is None:
+        return None
+    used = stored_bytes(session, project_id)
+    if used >= quota:
+        raise _storage_full(project_id, used, quota)
+    return quota - used
+
+
+def _check_room(session: Session, project_id: str, quota: int | None, size: int) -> None:
+    if quota is not None and (used := stored_bytes(session, project_id)) + size > quota:
+        raise _storage_full(project_id, used, quota, size)
+
+
 def check_target(*, session: Session, target: FileTarget) -> None:
     """Refuse a file for an unknown project, another project's task or a path outside the project, up front."""
     if target.path is not None:
@@ -247,10 +283,12 @@ def _insert(
     report: ValidationReport,
     source: str,
     actor: str,
+    quota: int | None,
 ) -> ArtifactDB:
     with db.get_session() as session:
         lookups.lock_project(session=session, project_id=target.project_id)
         _check_task(session, target.project_id, target.task_id)
+        _check_room(session, target.project_id, quota, blob.size_bytes)  # under the lock: uploads take turns
         _lock_blob(session, blob.sha256)
         if not store.exists(blob.sha256):
             raise Conflict("The file was removed while it was being handed in; hand it in again.")
@@ -307,13 +345,17 @@ def _lock_blob(session: Session, sha256: str) -> None:
         session.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:sha, 0))").bindparams(sha=sha256))  # type: ignore[call-overload]  # sqlmodel's exec() is typed for SELECT only; this is a textual statement
 
 
-def forget_blob(session: Session, store: BlobStore, sha256: str) -> None:
-    """In a write transaction of its own: delete the blob when no artifact row points at it any more."""
+def _unreferenced(session: Session, sha256: str) -> bool:
+    return session.exec(select(ArtifactDB.id).where(ArtifactDB.sha256 == sha256).limit(1)).first() is None
+
+
+def forget_blob(session: Session, store: BlobStore, sha256: str) -> bool:
+    """In a write transaction of its own: delete the blob when no artifact row points at it any more and no
+    hand-in in flight holds it (that one will reference it, or forget it in turn)."""
     _lock_blob(session, sha256)
-    referenced = session.exec(select(ArtifactDB.id).where(ArtifactDB.sha256 == sha256).limit(1)).first()
-    if referenced is None:
-        store.delete(sha256)
+    removed = store.collect(sha256, partial(_unreferenced, session, sha256))
     session.commit()
+    return removed
 
 
 def forget_blob_if_unreferenced(db: DatabaseManager, store: BlobStore, sha256: str) -> None:
@@ -347,8 +389,12 @@ def land(
     source: str,
     limits: Limits = DEFAULT_LIMITS,
     actor: str = "user",
+    quota: int | None = None,
 ) -> ArtifactDB:
-    """Validate a stored blob and record it as an artifact, in one transaction (blocking: run it in a thread)."""
+    """Validate a stored blob and record it as an artifact, in one transaction (blocking: run it in a thread).
+
+    The blob's pin is released once the row is committed, or before a failed hand-in forgets the bytes.
+    """
     name = safe_filename(name)
     try:
         try:
@@ -363,10 +409,25 @@ def land(
             )
         except FileNotFoundError:
             raise Conflict("The file was removed while it was being handed in; hand it in again.") from None
-        return _insert(db, store, target=target, blob=blob, name=name, report=report, source=source, actor=actor)
+        artifact = _insert(
+            db, store, target=target, blob=blob, name=name, report=report, source=source, actor=actor, quota=quota
+        )
     except BaseException:
+        blob.release()
         forget_blob_if_unreferenced(db, store, blob.sha256)
         raise
+    blob.release()
+    return artifact
+
+
+def _within_room(max_bytes: int, room: int | None) -> int:
+    return max_bytes if room is None else min(max_bytes, room)
+
+
+def _size_refused(exc: PayloadTooLarge, project_id: str, max_bytes: int, room: int | None, quota: int | None) -> None:
+    """A file cut at the project's room left (not at the file limit) is the project's storage that is full."""
+    if room is not None and quota is not None and room < max_bytes:
+        raise _storage_full(project_id, quota - room, quota) from exc
 
 
 async def upload(
@@ -379,19 +440,43 @@ async def upload(
     max_bytes: int,
     limits: Limits = DEFAULT_LIMITS,
     actor: str = "user",
+    quota: int | None = None,
 ) -> ArtifactDB:
-    """Stream a file into the store, validate it and record it; `filename` is read once the bytes are in."""
+    """Stream a file into the store, validate it and record it; `filename` is read once the bytes are in.
 
-    def check() -> None:
+    With a `quota` (bytes of files per project), a project without room is refused before any byte is read,
+    and a file that would not fit is cut as soon as it passes the room left.
+    """
+
+    def check() -> int | None:
         with db.read_session() as session:
             check_target(session=session, target=target)
+            return room_left(session, target.project_id, quota)
 
-    await anyio.to_thread.run_sync(check)
-    blob = await store.ingest(chunks, max_bytes=max_bytes)
-    name = filename() or (target.path.rsplit("/", 1)[-1] if target.path else f"upload-{blob.sha256[:12]}")
-    return await anyio.to_thread.run_sync(
-        partial(land, db, store, target=target, blob=blob, name=name, source="upload", limits=limits, actor=actor)
-    )
+    room = await anyio.to_thread.run_sync(check)
+    try:
+        blob = await store.ingest(chunks, max_bytes=_within_room(max_bytes, room))
+    except PayloadTooLarge as exc:
+        _size_refused(exc, target.project_id, max_bytes, room, quota)
+        raise
+    try:
+        name = filename() or (target.path.rsplit("/", 1)[-1] if target.path else f"upload-{blob.sha256[:12]}")
+        work = partial(
+            land,
+            db,
+            store,
+            target=target,
+            blob=blob,
+            name=name,
+            source="upload",
+            limits=limits,
+            actor=actor,
+            quota=quota,
+        )
+    except BaseException:
+        blob.release()
+        raise
+    return await anyio.to_thread.run_sync(work)
 
 
 def store_bytes(
@@ -404,12 +489,18 @@ def store_bytes(
     max_bytes: int,
     limits: Limits = DEFAULT_LIMITS,
     actor: str = "user",
+    quota: int | None = None,
 ) -> ArtifactDB:
     """Record content handed in whole (an agent's text or base64), like an upload (blocking)."""
     with db.read_session() as session:
         check_target(session=session, target=target)
+        room = room_left(session, target.project_id, quota)
+        if room is not None and quota is not None and len(data) > room:
+            raise _storage_full(target.project_id, quota - room, quota, len(data))
     blob = store.ingest_bytes(data, max_bytes=max_bytes)
-    return land(db, store, target=target, blob=blob, name=name, source="upload", limits=limits, actor=actor)
+    return land(
+        db, store, target=target, blob=blob, name=name, source="upload", limits=limits, actor=actor, quota=quota
+    )
 
 
 def register_workspace_file(
@@ -421,13 +512,19 @@ def register_workspace_file(
     max_bytes: int,
     limits: Limits = DEFAULT_LIMITS,
     actor: str = "user",
+    quota: int | None = None,
 ) -> ArtifactDB:
     """Record a file that sits in the project's workspace; its bytes are copied in, so they never change."""
     assert target.path is not None
     with db.read_session() as session:
         check_target(session=session, target=target)
+        room = room_left(session, target.project_id, quota)
     source = resolve_in_workspace(workspace, target.path)
-    blob = store.ingest_file(source, max_bytes=max_bytes, within=workspace)
+    try:
+        blob = store.ingest_file(source, max_bytes=_within_room(max_bytes, room), within=workspace)
+    except PayloadTooLarge as exc:
+        _size_refused(exc, target.project_id, max_bytes, room, quota)
+        raise
     relative = source.relative_to(workspace.resolve()).as_posix()
     return land(
         db,
@@ -438,6 +535,7 @@ def register_workspace_file(
         source="workspace",
         limits=limits,
         actor=actor,
+        quota=quota,
     )
 
 
@@ -483,3 +581,42 @@ def content(*, session: Session, store: BlobStore, project_id: str, artifact_id:
     if artifact.sha256 is None or not store.exists(artifact.sha256):
         raise NotFound(f"Artifact {artifact_id} has no stored content.", resource="artifact content", id=artifact_id)
     return artifact, store.path_for(artifact.sha256)
+
+
+# --- Garbage: what a crash or an interrupted hand-in leaves in the store ------------------------------------
+
+
+@dataclass(frozen=True)
+class Collected:
+    """What a collection removed: temp files of interrupted writes, and blobs no artifact references."""
+
+    temp_files: int
+    blobs: int
+    bytes_freed: int
+    blobs_kept: int
+
+
+def collect_garbage(
+    db: DatabaseManager, store: BlobStore, *, temp_grace_seconds: float = TEMP_GRACE_SECONDS
+) -> Collected:
+    """Remove crash leftovers: temp files no live writer holds, and blobs no row references nor hand-in pins.
+
+    Safe while the gateway serves (in this process or others sharing the store): each blob is locked first,
+    then its references are read, so a hand-in in flight keeps its bytes (blocking: run it in a thread).
+    """
+    temp_files = store.sweep_temp(temp_grace_seconds)
+    removed = freed = kept = 0
+    for blob in store.iter_blobs():
+
+        def unreferenced(sha256: str = blob.sha256) -> bool:
+            with db.read_session() as session:  # a snapshot taken after the blob's lock
+                return _unreferenced(session, sha256)
+
+        if store.collect(blob.sha256, unreferenced):
+            removed += 1
+            freed += blob.size_bytes
+        else:
+            kept += 1
+    if temp_files or removed:
+        log.info("storage collected", temp_files=temp_files, blobs=removed, bytes_freed=freed, blobs_kept=kept)
+    return Collected(temp_files=temp_files, blobs=removed, bytes_freed=freed, blobs_kept=kept)
