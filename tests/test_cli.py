@@ -75,7 +75,10 @@ def test_serve_answers_over_real_http(tmp_path: Path):
                 time.sleep(0.1)
         assert httpx2.get(f"{base}/ready").json()["status"] == "ready"
         assert httpx2.get(f"{base}/docs").status_code == 200
-        created = httpx2.post(f"{base}/api/v1/projects", json={"name": "Served"}, headers={"X-Request-ID": "srv-1"})
+        # X-Forwarded-For from a client that is no configured proxy changes nothing: neither the address that is
+        # logged nor the local mode's "from this machine" (it used to make this request anonymous, a 401).
+        forged = {"X-Request-ID": "srv-1", "X-Forwarded-For": "203.0.113.9"}
+        created = httpx2.post(f"{base}/api/v1/projects", json={"name": "Served"}, headers=forged)
         assert created.status_code == 201
         assert created.headers["x-request-id"] == "srv-1"
         assert [p["id"] for p in httpx2.get(f"{base}/api/v1/projects").json()["items"]] == ["served"]
@@ -83,6 +86,17 @@ def test_serve_answers_over_real_http(tmp_path: Path):
         server.terminate()
         _, stderr = server.communicate(timeout=30)
     lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
-    assert any(line.get("request_id") == "srv-1" and line["event"] == "request" for line in lines)
+    requests = [line for line in lines if line.get("request_id") == "srv-1" and line["event"] == "request"]
+    assert [line["client"] for line in requests] == ["127.0.0.1"]
     assert all(line.startswith("{") for line in stderr.splitlines() if line.strip()), stderr
     assert (tmp_path / "data" / "gateway.db").is_file()
+
+
+def test_forwarded_headers_are_believed_from_configured_proxies_only():
+    from gateway.cli.server import proxy_options
+
+    assert proxy_options([]) == {"proxy_headers": False}
+    assert proxy_options(["10.0.0.5", "10.1.0.0/16"]) == {
+        "proxy_headers": True,
+        "forwarded_allow_ips": "10.0.0.5,10.1.0.0/16",
+    }

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Browser origins allowed to send state-changing requests besides the gateway's own",
     )
+    forwarded_allow_ips: list[str] = Field(
+        default_factory=list,
+        description="Addresses of the reverse proxies whose X-Forwarded-For/-Proto are believed (uvicorn's "
+        "forwarded_allow_ips: IPs, networks, or *). Empty: none, and the client is the peer that connected",
+    )
     ws_max_per_token: int = Field(default=16, ge=1, description="Open WebSockets per token (or local user)")
     session_max_age_s: int = Field(default=7 * 24 * 3600, ge=60, description="Lifetime of the web session cookie")
     mcp_allowed_origins: list[str] = Field(

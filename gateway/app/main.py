@@ -18,6 +18,7 @@ from gateway.app.api import (
     auth,
     catalogue,
     contexts,
+    documentation,
     events,
     interchange,
     jobs,
@@ -180,6 +181,7 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(system.router)
+    documentation.install(app)
     # The MCP endpoint lives at exactly /mcp (a Mount would answer at /mcp/mcp or redirect).
     app.router.routes.extend(agents_app.routes)
 

@@ -1,7 +1,7 @@
 """Running a gateway: `serve` (HTTP) and `mcp` (the MCP server on stdio)."""
 
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -49,8 +49,19 @@ def serve(
         workers=workers,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        **proxy_options(settings.forwarded_allow_ips),
     )
+
+
+def proxy_options(trusted: list[str]) -> dict[str, Any]:
+    """uvicorn's proxy settings: X-Forwarded-* believed only from the configured proxies.
+
+    uvicorn's own default believes them from 127.0.0.1 ($FORWARDED_ALLOW_IPS), so that any local process could
+    pass itself off as any address (in the logs, and to the local-mode check); off unless proxies are named.
+    """
+    if not trusted:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": ",".join(trusted)}
 
 
 @app.command()

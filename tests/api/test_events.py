@@ -260,6 +260,8 @@ def test_idle_connections_get_heartbeats(client):
     ("path", "code", "kind", "reason"),
     [
         ("/api/v1/projects/p/events/ws?after=abc", 4400, "error", "invalid_after"),
+        ("/api/v1/projects/p/events/ws?after=", 4400, "error", "invalid_after"),
+        ("/api/v1/events/ws?after=", 4400, "error", "invalid_after"),
         ("/api/v1/projects/p/events/ws?after=-1", 4400, "error", "invalid_after"),
         ("/api/v1/projects/p/events/ws?after=3", 4400, "error", "invalid_after"),
         ("/api/v1/events/ws?after=99", 4400, "error", "invalid_after"),

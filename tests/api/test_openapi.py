@@ -51,3 +51,34 @@ def test_error_responses_are_documented_as_problems():
     document = _schema()
     operation = document["paths"]["/api/v1/projects/{project_id}"]["get"]
     assert "application/problem+json" in operation["responses"]["404"]["content"]
+
+
+def test_every_operation_documents_the_answers_of_the_layers_around_it():
+    """Gate, validation, size limit, idempotency and database answers are documented where a route can give them."""
+    document = _schema()
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            where = f"{method.upper()} {path}"
+            responses = operation["responses"]
+            public = path in {"/health", "/ready", "/problems", "/problems/{slug}"} or path == "/api/v1/session"
+            expected = set() if public else {"401", "403", "503"}
+            if "{" in path:
+                expected.add("404")
+            if operation.get("parameters") or operation.get("requestBody"):
+                expected.add("422")
+            if operation.get("requestBody"):
+                expected |= {"400", "413"}
+            if method in {"post", "put", "patch"}:
+                expected |= {"409", "413", "422"}
+            assert expected <= set(responses), f"{where} leaves out {sorted(expected - set(responses))}"
+            for status, response in responses.items():
+                if int(status) >= 400:
+                    assert list(response.get("content", {})) == ["application/problem+json"], f"{where} {status}"
+            if not public:  # busy: retry after Retry-After
+                assert "Retry-After" in responses["503"]["headers"]
+
+
+def test_fields_that_refuse_null_are_not_documented_as_nullable():
+    schemas = _schema()["components"]["schemas"]
+    for model, field in [("ProjectUpdate", "name"), ("ProjectUpdate", "brief"), ("TaskUpdate", "priority")]:
+        assert "anyOf" not in schemas[model]["properties"][field], f"{model}.{field} is documented as nullable"

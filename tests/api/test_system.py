@@ -87,3 +87,26 @@ def test_not_found_problems_name_the_resource(client, path):
     assert problem["type"] == "/problems/not-found"
     assert problem["instance"] == path
     assert problem["resource"] == "project"
+
+
+@pytest.mark.sqlite_only
+def test_allow_names_every_method_of_the_path_and_options_answers_with_it(client):
+    # Starlette's 405 named the methods of the first route that matched the path only (RFC 9110: all of them).
+    wrong_method = client.put("/api/v1/projects")
+    assert wrong_method.headers["allow"] == "GET, HEAD, OPTIONS, POST"
+    item = client.put("/api/v1/projects/p/tasks/1")
+    assert item.status_code == 405
+    assert item.headers["allow"] == "DELETE, GET, HEAD, OPTIONS, PATCH"
+    options = client.options("/api/v1/projects/p/context")
+    assert (options.status_code, options.headers["allow"]) == (204, "GET, HEAD, OPTIONS, PATCH, PUT")
+    assert client.options("/api/v1/nothing-here").status_code == 404
+
+
+@pytest.mark.sqlite_only
+def test_a_word_where_an_id_goes_is_no_resource(client):
+    # PATCH …/artifacts/files is not PATCH …/artifacts/{artifact_id} with a bad id (a 422): /files answers POST only.
+    files = client.patch("/api/v1/projects/p/artifacts/files", json={})
+    assert (files.status_code, files.headers["allow"]) == (405, "OPTIONS, POST")
+    assert files.headers["content-type"] == "application/problem+json"
+    missing = client.get("/api/v1/projects/p/artifacts/cover-art")
+    assert (missing.status_code, missing.json()["type"]) == (404, "/problems/route-not-found")

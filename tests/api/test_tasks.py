@@ -48,7 +48,15 @@ def test_unknown_project_is_404(client):
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"title": ""}, {"title": "T", "priority": 0}, {"title": "T", "priority": 6}, {"title": "T", "status": "done"}],
+    [
+        {},
+        {"title": ""},
+        {"title": "T", "priority": 0},
+        {"title": "T", "priority": 6},
+        {"title": "T", "status": "done"},
+        {"title": "T", "priority": "5"},  # a string is no integer (issue 11: values were coerced)
+        {"title": "T", "priority": 5.0},
+    ],
 )
 def test_invalid_tasks_are_refused(client, project, body):
     assert client.post("/api/v1/projects/p/tasks", json=body).status_code == 422

@@ -159,3 +159,15 @@ def test_a_draft_round_trips_through_details(plan: PlanDraft) -> None:
     restored = PlanDraft.from_parts(summary=plan.summary, tasks=rows, details=details, milestones=plan.milestones)
     assert restored.model_dump() == plan.model_dump()
     assert PlanDraft.from_parts(summary="S", tasks=plan.tasks[:1]).template is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("idx", "0"), ("priority", "3"), ("priority", 3.0), ("estimates", {"story_points": "5"})]
+)
+def test_numbers_in_a_draft_are_taken_as_sent(plan: PlanDraft, field: str, value: object) -> None:
+    """Issue 11: `task.idx` and other values were coerced ("3" became 3); a draft says exactly what it means."""
+    data = plan.model_dump(mode="json")
+    task = data["tasks"][0]
+    task[field] = {**task[field], **value} if isinstance(value, dict) else value
+    with pytest.raises(ValidationError):
+        PlanDraft.model_validate(data)

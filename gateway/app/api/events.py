@@ -85,7 +85,7 @@ async def all_events_ws(websocket: WebSocket) -> None:
 
 
 def _parse_after(raw: str | None) -> int | None:
-    if raw is None or raw == "":
+    if raw is None:  # left out: from now; `after=` (empty) names no position and is refused like any bad value
         return None
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
         raise InvalidInput(f"`after` must be a non-negative integer, not {raw[:40]!r}.")

@@ -8,11 +8,13 @@ from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from gateway.app.errors import Busy, DomainError, problem_catalogue
 from gateway.app.logging import get_logger
@@ -80,6 +82,49 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return documented
 
 
+def allowed_methods(routes: Any, scope: Any) -> list[str]:
+    """Every method some route answers at the request's path (HEAD with GET, and OPTIONS), for `Allow`."""
+    methods = {"OPTIONS"}
+    probe = {**scope, "method": "OPTIONS"}
+    for context in iter_route_contexts(routes):
+        route_methods = getattr(context, "methods", None)
+        if not route_methods:
+            continue
+        matched, child = context.matches(probe)
+        if matched != Match.NONE and _names_a_resource(context, child.get("path_params", {})):
+            methods |= set(route_methods)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
+def _names_a_resource(context: Any, path_params: dict[str, Any]) -> bool:
+    """Whether the path's segments fit the route's integer parameters ("files" is no artifact id)."""
+    for field in getattr(getattr(context, "dependant", None), "path_params", ()):
+        if field.field_info.annotation is int and not str(path_params.get(field.alias, "")).isdigit():
+            return False
+    return True
+
+
+def _no_such_path(request: Request, exc: RequestValidationError) -> Response | None:
+    """A path segment that is not a number where the route wants one names no resource: 404, or 405 when another
+    route answers that path (PATCH …/artifacts/files), never 422."""
+    if not any(error.get("loc", ("",))[0] == "path" and error.get("type") == "int_parsing" for error in exc.errors()):
+        return None
+    methods = allowed_methods(request.app.routes, request.scope)
+    if methods == ["OPTIONS"]:
+        return problem_response(
+            request, status=404, slug="route-not-found", title="No such route", detail="No endpoint answers this path."
+        )
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers={"Allow": ", ".join(methods)})
+    response = problem_response(
+        request, status=405, slug="method-not-allowed", title="Method not allowed", detail="Method Not Allowed"
+    )
+    response.headers["Allow"] = ", ".join(methods)
+    return response
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [
         {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type", "")}
@@ -105,7 +150,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        misrouted = _no_such_path(request, exc)
+        if misrouted is not None:
+            return misrouted
         errors = _validation_errors(exc)
         detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5])
         return problem_response(
@@ -113,7 +161,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            # Starlette's Allow names the methods of the first route that matched the path only (RFC 9110: all).
+            allow = ", ".join(allowed_methods(request.app.routes, request.scope))
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers={"Allow": allow})
+            exc.headers = {**(exc.headers or {}), "Allow": allow}
         slug = _HTTP_SLUGS.get(exc.status_code, "http-error")
         known = problem_catalogue().get(slug)
         response = problem_response(

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
 Discipline = Literal["design", "programming", "art", "audio", "ui", "qa", "release"]
 ArtifactCategory = Literal["code", "asset", "document", "screenshot"]
@@ -79,6 +79,11 @@ _TASK_EXAMPLE = {
     "template_key": "player-controller",
 }
 _NEW_TASK_EXAMPLE = {k: v for k, v in _TASK_EXAMPLE.items() if k not in {"code", "idx", "template_key"}}
+
+# Numbers and booleans are taken as sent ("3" is no integer): a draft says exactly what it means (issue 11).
+StrictInt = Annotated[int, Strict()]
+StrictFloat = Annotated[float, Strict()]
+StrictBool = Annotated[bool, Strict()]
 
 
 def _canonical_features(values: list[str]) -> list[str]:
@@ -156,8 +161,8 @@ class Estimates(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"story_points": 5, "time_hours": 12}]})
 
-    story_points: int = Field(gt=0, description="Relative size, Fibonacci-like (1, 2, 3, 5, 8, 13)")
-    time_hours: float = Field(gt=0, allow_inf_nan=False, description="Expected working hours for one developer")
+    story_points: StrictInt = Field(gt=0, description="Relative size, Fibonacci-like (1, 2, 3, 5, 8, 13)")
+    time_hours: StrictFloat = Field(gt=0, allow_inf_nan=False, description="Expected working hours for one developer")
 
 
 class Deliverable(BaseModel):
@@ -169,7 +174,7 @@ class Deliverable(BaseModel):
 
     name: str = Field(min_length=1, max_length=300, description="Project-relative path of the file")
     category: ArtifactCategory = Field(description="code | asset | document | screenshot")
-    required: bool = Field(default=True, description="Whether the task is done only when this file is handed in")
+    required: StrictBool = Field(default=True, description="Whether the task is done only when this file is handed in")
     description: str | None = Field(default=None, max_length=1000, description="What the file holds")
 
 
@@ -198,7 +203,7 @@ class _TaskFields(BaseModel):
     )
     deliverables: list[Deliverable] = Field(default_factory=list, max_length=50, description="Files to hand in")
     estimates: Estimates
-    priority: int = Field(ge=1, le=5, description="1 (can wait) to 5 (most urgent)")
+    priority: StrictInt = Field(ge=1, le=5, description="1 (can wait) to 5 (most urgent)")
     dependencies: list[Code] = Field(
         default_factory=list, max_length=100, description="Codes of tasks that must be done first"
     )
@@ -218,7 +223,7 @@ class TaskDraft(_TaskFields):
     model_config = ConfigDict(json_schema_extra={"examples": [_TASK_EXAMPLE]})
 
     code: Code
-    idx: int = Field(ge=0, description="Position in the plan: 0..n-1, a topological order of the dependencies")
+    idx: StrictInt = Field(ge=0, description="Position in the plan: 0..n-1, a topological order of the dependencies")
     template_key: str | None = Field(
         default=None,
         max_length=100,
@@ -271,7 +276,7 @@ class PlanDraft(BaseModel):
         description="The feature choices the plan was built from (canonical names, 'no-X' for removals); a scope "
         "change starts from these",
     )
-    highest_code: int = Field(
+    highest_code: StrictInt = Field(
         default=0,
         ge=0,
         description="Highest task number ever used in this plan's history; new tasks are numbered above it, so a "
@@ -326,7 +331,7 @@ class NewTask(_TaskFields):
     model_config = ConfigDict(json_schema_extra={"examples": [_NEW_TASK_EXAMPLE]})
 
     code: Code | None = None
-    idx: int | None = Field(default=None, ge=0, description="Position wanted when `after` is not given")
+    idx: StrictInt | None = Field(default=None, ge=0, description="Position wanted when `after` is not given")
 
 
 class TaskChanges(BaseModel):
@@ -346,7 +351,7 @@ class TaskChanges(BaseModel):
     )
     deliverables: list[Deliverable] | None = Field(default=None, max_length=50, description="Replaces the deliverables")
     estimates: Estimates | None = Field(default=None, description="New estimates")
-    priority: int | None = Field(default=None, ge=1, le=5, description="New priority, 1 to 5")
+    priority: StrictInt | None = Field(default=None, ge=1, le=5, description="New priority, 1 to 5")
     dependencies: list[Code] | None = Field(default=None, max_length=100, description="Replaces the dependencies")
     mcp_tools: list[ToolRef] | None = Field(default=None, max_length=30, description="Replaces the suggested tools")
     milestone: MilestoneKey | None = Field(

@@ -5,7 +5,8 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, Strict, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from gateway.app.schemas.common import DB_INT_MAX, DbId, InputModel, OutputModel, not_null
 
@@ -68,7 +69,7 @@ class ArtifactCreate(InputModel):
     mime_type: MimeType | None = None
     category: Category | None = None
     task_id: DbId | None = None
-    size_bytes: Annotated[int, Field(ge=0, le=DB_INT_MAX)] | None = None
+    size_bytes: Annotated[int, Strict(), Field(ge=0, le=DB_INT_MAX)] | None = None
 
     _name = field_validator("name")(_check_name)
     _path = field_validator("path")(check_relative_path)
@@ -79,7 +80,7 @@ class ArtifactUpdate(InputModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"category": "asset"}]})
 
-    name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=255)] | SkipJsonSchema[None] = None
     mime_type: MimeType | None = None
     category: Category | None = None
 

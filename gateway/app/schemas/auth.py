@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from gateway.app.schemas.common import InputModel, OutputModel
+from gateway.app.schemas.common import InputModel, OutputModel, StrictBool, StrictInt
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9._@-]{1,64}$", description="A user's or agent's name")]
 
@@ -62,9 +62,9 @@ class TokenCreate(InputModel):
 
     kind: Literal["user", "agent"]
     name: Name
-    admin: bool = False
+    admin: StrictBool = False
     projects: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=100)
-    expires_in_days: Annotated[int | None, Field(ge=1, le=3650, description="Unset: never expires")] = None
+    expires_in_days: Annotated[StrictInt | None, Field(ge=1, le=3650, description="Unset: never expires")] = None
     label: Annotated[str | None, Field(max_length=200, description="What it is for")] = None
 
 

@@ -5,13 +5,18 @@ import binascii
 import json
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from gateway.app.errors import InvalidInput
 
 # The largest integer the databases store (signed 64 bits): ids, versions and counts above it cannot exist.
 DB_INT_MAX = 2**63 - 1
-DbId = Annotated[int, Field(ge=1, le=DB_INT_MAX)]
+# Numbers and booleans in a JSON body are taken as sent: "3" is no integer, 1 is no boolean (issue 11: values
+# were coerced). Enums and timestamps arrive as strings, so the models themselves stay lax.
+StrictInt = Annotated[int, Strict()]
+StrictFloat = Annotated[float, Strict()]
+StrictBool = Annotated[bool, Strict()]
+DbId = Annotated[int, Strict(), Field(ge=1, le=DB_INT_MAX)]
 
 
 class InputModel(BaseModel):
@@ -27,7 +32,10 @@ class OutputModel(BaseModel):
 
 
 def not_null(value: Any) -> Any:
-    """A field validator for patches: a field may be left out, but not set to null."""
+    """A field validator for patches: a field may be left out, but not set to null.
+
+    Type such a field `X | SkipJsonSchema[None]`: the documented schema then says what is accepted (no null).
+    """
     if value is None:
         raise ValueError("may be left out, but not set to null")
     return value

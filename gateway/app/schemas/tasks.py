@@ -4,12 +4,13 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
-from gateway.app.schemas.common import InputModel, OutputModel, not_null
+from gateway.app.schemas.common import InputModel, OutputModel, StrictBool, not_null
 
 Title = Annotated[str, Field(min_length=1, max_length=300)]
-Priority = Annotated[int, Field(ge=1, le=5, description="1 (lowest) to 5 (highest)")]
+Priority = Annotated[int, Strict(), Field(ge=1, le=5, description="1 (lowest) to 5 (highest)")]
 
 _EXAMPLE_READ = {
     "id": 12,
@@ -58,9 +59,9 @@ class TaskUpdate(InputModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"priority": 5}]})
 
-    title: Title | None = None
+    title: Title | SkipJsonSchema[None] = None
     description: Annotated[str, Field(max_length=20_000)] | None = None
-    priority: Priority | None = None
+    priority: Priority | SkipJsonSchema[None] = None
 
     _not_null = field_validator("title", "priority")(not_null)
 
@@ -121,7 +122,7 @@ AgentId = Annotated[
         "in local mode without a token, any stable name",
     ),
 ]
-LeaseSeconds = Annotated[int, Field(ge=1, le=86_400, description="How long the claim holds without renewal")]
+LeaseSeconds = Annotated[int, Strict(), Field(ge=1, le=86_400, description="How long the claim holds without renewal")]
 Reason = Annotated[str, Field(min_length=1, max_length=4000)]
 
 
@@ -134,7 +135,7 @@ class ClaimRequest(InputModel):
 
     agent_id: AgentId | None = None
     lease_seconds: LeaseSeconds = 900
-    start: bool = Field(
+    start: StrictBool = Field(
         default=False,
         description="Also start the task in the same transaction (claim and start succeed or fail together)",
     )
