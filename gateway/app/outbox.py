@@ -17,8 +17,10 @@ from typing import Any
 
 from asgi_correlation_id import correlation_id
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select, text, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col
 
 from gateway.app.auth import principal as principals
@@ -141,6 +143,24 @@ class EventRead(BaseModel):
         )
 
 
+def _next_seq(newest: Any) -> Any:
+    # Executed on the connection: plain Core, whatever the entity it names.
+    return (
+        update(ProjectDB)
+        .where(col(ProjectDB.id) == bindparam("project_id"))
+        .values(event_seq=newest + 1)
+        .returning(col(ProjectDB.event_seq))
+    )
+
+
+_NEXT_SEQ = _next_seq(col(ProjectDB.event_seq))
+_NEXT_SEQ_AFTER_EVENTS = _next_seq(
+    select(func.coalesce(func.max(EventDB.seq), 0))
+    .where(col(EventDB.project_id) == bindparam("project_id"))
+    .scalar_subquery()
+)
+
+
 def record(session: Session, *, project_id: str, type: str, data: dict[str, Any], actor: str | None = None) -> EventDB:
     """Write an event for a change made in this session's transaction; it is published after the commit."""
     if type not in EVENT_TYPES:
@@ -149,21 +169,17 @@ def record(session: Session, *, project_id: str, type: str, data: dict[str, Any]
         # SQLite hands out max(rowid) + 1: if this transaction deletes the newest events (a project's
         # deletion), a new one would get a position a subscriber has already seen. Remember where we were.
         session.info[POSITION_FLOOR] = session.execute(select(func.max(EventDB.id))).scalar() or 0
-    newest: Any = col(ProjectDB.event_seq)
-    if type == "project.created":
-        # A project re-created under a deleted one's id continues after its `project.deleted` event, so the
-        # (project_id, seq) pairs stay unique and a subscriber of the old project sees the deletion first.
-        newest = (
-            select(func.coalesce(func.max(EventDB.seq), 0))
-            .where(col(EventDB.project_id) == project_id)
-            .scalar_subquery()
-        )
-    seq = session.execute(
-        update(ProjectDB)
-        .where(col(ProjectDB.id) == project_id)
-        .values(event_seq=newest + 1)
-        .returning(col(ProjectDB.event_seq))
-    ).scalar_one()
+    # A project re-created under a deleted one's id continues after its `project.deleted` event, so the
+    # (project_id, seq) pairs stay unique and a subscriber of the old project sees the deletion first.
+    statement = _NEXT_SEQ_AFTER_EVENTS if type == "project.created" else _NEXT_SEQ
+    # The session's pending changes go first (as an ORM statement's autoflush would: a project row changed in
+    # memory is written before its counter moves); then a Core statement, built once, without the ORM's
+    # per-statement work, and the project in memory (if loaded) learns its new counter.
+    session.flush()
+    seq = session.connection().execute(statement, {"project_id": project_id}).scalar_one()
+    project = session.identity_map.get(identity_key(ProjectDB, project_id))
+    if project is not None:
+        set_committed_value(project, "event_seq", seq)
     row = EventDB(
         event_id=uuid.uuid4().hex,
         project_id=project_id,
