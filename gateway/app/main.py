@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import functools
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ import anyio.to_thread
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import APIRouter, FastAPI
 from mcp.server.transport_security import TransportSecuritySettings
+from starlette.routing import BaseRoute
 
 from gateway import __version__
 from gateway.app.api import (
@@ -79,8 +81,12 @@ def freeze_startup_objects() -> None:
     """Move what start-up allocated (modules, schemas, templates) out of the garbage collector's sight.
 
     Otherwise every full collection walks ~200k long-lived objects: 140-220 ms pauses every few dozen
-    requests (bench_tasks showed them as the claim-next p99).
+    requests (bench_tasks showed them as the claim-next p99). Once per process: a process that builds
+    several apps (the tests do) freezes the first one's start-up only, so later apps stay collectable
+    instead of piling up in the permanent generation.
     """
+    if gc.get_freeze_count():
+        return
     gc.collect()
     gc.freeze()
 
@@ -111,6 +117,23 @@ async def collecting_storage(db: DatabaseManager, store: BlobStore, interval_s: 
             collector.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await collector
+
+
+@functools.cache
+def _http_routes() -> tuple[BaseRoute, ...]:
+    """The REST and system routes, built once per process.
+
+    Building them (FastAPI's models for every parameter and response) is most of what create_app costs,
+    and they hold nothing of one app: handlers reach its database, store and settings through
+    `request.app.state`. (Built outside the app, they do not see `app.dependency_overrides`; nothing uses it.)
+    """
+    api = APIRouter(prefix="/api/v1")
+    for module in (projects, plans, interchange, jobs, tasks, artifacts, contexts, events, catalogue, auth):
+        api.include_router(module.router)
+    routes = APIRouter()
+    routes.include_router(api)
+    routes.include_router(system.router)
+    return tuple(routes.routes)
 
 
 def create_app(settings: Settings | None = None, *, db: DatabaseManager | None = None) -> FastAPI:
@@ -149,12 +172,11 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
             event_streams.serving(hub, settings=settings),
             agent_sessions.run(),
         ):
+            freeze_startup_objects()
             if worker is not None:
                 async with worker.running():
-                    freeze_startup_objects()
                     yield
             else:
-                freeze_startup_objects()
                 yield
         if owns_db:
             database.dispose()
@@ -176,11 +198,7 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
     app.state.worker = worker
     install_problem_handlers(app)
 
-    api = APIRouter(prefix="/api/v1")
-    for module in (projects, plans, interchange, jobs, tasks, artifacts, contexts, events, catalogue, auth):
-        api.include_router(module.router)
-    app.include_router(api)
-    app.include_router(system.router)
+    app.router.routes.extend(_http_routes())
     documentation.install(app)
     # The MCP endpoint lives at exactly /mcp (a Mount would answer at /mcp/mcp or redirect).
     app.router.routes.extend(agents_app.routes)

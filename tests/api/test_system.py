@@ -110,3 +110,33 @@ def test_a_word_where_an_id_goes_is_no_resource(client):
     assert files.headers["content-type"] == "application/problem+json"
     missing = client.get("/api/v1/projects/p/artifacts/cover-art")
     assert (missing.status_code, missing.json()["type"]) == (404, "/problems/route-not-found")
+
+
+def test_apps_started_one_after_another_do_not_pile_up_in_the_permanent_generation(settings, db):
+    """The first app's start-up is frozen out of the collector's sight; later apps (tests build many) stay collectable."""
+    import gc
+
+    with LocalClient(create_app(settings, db=db)) as client:
+        assert client.get("/health").status_code == 200
+    frozen = gc.get_freeze_count()
+    assert frozen > 0
+    for _ in range(2):
+        with LocalClient(create_app(settings, db=db)) as client:
+            assert client.get("/health").status_code == 200
+    assert gc.get_freeze_count() == frozen
+
+
+def test_apps_built_in_one_process_answer_each_from_their_own_database(tmp_path: Path, sqlite_template):
+    """The routes are built once per process; each app still reads its own database and settings."""
+    import shutil
+
+    clients = []
+    for name in ("first", "second"):
+        path = tmp_path / f"{name}.db"
+        shutil.copyfile(sqlite_template, path)
+        settings = Settings(database_url=f"sqlite:///{path}", data_dir=tmp_path / name)
+        clients.append(LocalClient(create_app(settings)))
+    with clients[0] as first, clients[1] as second:
+        assert first.post("/api/v1/projects", json={"id": "only-here", "name": "Only here"}).status_code == 201
+        assert first.get("/api/v1/projects/only-here").status_code == 200
+        assert second.get("/api/v1/projects/only-here").status_code == 404

@@ -2,7 +2,6 @@
 
 import json
 import threading
-import time
 
 import pytest
 from sqlmodel import select
@@ -97,12 +96,13 @@ def test_racing_agents_never_get_the_same_task(db, project):
     assert len(holders) == len(got) == min(12, ready_count)
 
 
-def test_a_claimed_task_is_not_handed_to_anyone_else_until_the_lease_expires(db, project):
+def test_a_claimed_task_is_not_handed_to_anyone_else_until_the_lease_expires(db, project, clock):
     with db.get_session() as session:
-        first = task_execution.claim_next(session=session, project_id=project, agent_id="a1", lease_seconds=1)
+        first = task_execution.claim_next(session=session, project_id=project, agent_id="a1", lease_seconds=60)
+    clock.shift(59)
     with db.get_session() as session, pytest.raises(Conflict, match="claimed by a1"):
         task_execution.claim(session=session, project_id=project, task_id=first.id, agent_id="a2")
-    time.sleep(1.2)
+    clock.shift(2)
     with db.get_session() as session:
         again = task_execution.claim(session=session, project_id=project, task_id=first.id, agent_id="a2")
     assert again.claimed_by == "a2"
@@ -111,11 +111,11 @@ def test_a_claimed_task_is_not_handed_to_anyone_else_until_the_lease_expires(db,
     assert len(expired) == 1
 
 
-def test_an_expired_lease_returns_a_started_task_to_pending(db, project):
+def test_an_expired_lease_returns_a_started_task_to_pending(db, project, clock):
     with db.get_session() as session:
-        task = task_execution.claim_next(session=session, project_id=project, agent_id="a1", lease_seconds=1)
-        task_execution.start(session=session, project_id=project, task_id=task.id, agent_id="a1", lease_seconds=1)
-    time.sleep(1.2)
+        task = task_execution.claim_next(session=session, project_id=project, agent_id="a1", lease_seconds=60)
+        task_execution.start(session=session, project_id=project, task_id=task.id, agent_id="a1", lease_seconds=60)
+    clock.shift(61)
     with db.get_session() as session:
         task_execution.claim_next(session=session, project_id=project, agent_id="a2")
         reaped = session.get(TaskDB, task.id)
