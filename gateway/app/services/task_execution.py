@@ -148,9 +148,23 @@ def _record(session: Session, project: ProjectDB, task: TaskDB, type_: str, acto
     )
 
 
+_ANY_EXPIRED = (
+    select(TaskDB.id)
+    .where(
+        TaskDB.project_id == bindparam("project_id"),
+        col(TaskDB.claimed_by).is_not(None),
+        col(TaskDB.lease_expires_at) < bindparam("now"),
+    )
+    .limit(1)
+)
+
+
 def reap_expired_leases(session: Session, project: ProjectDB) -> list[TaskDB]:
     """Return every task whose lease ran out to pending (inside the caller's transaction)."""
     now = utc_now()
+    # Almost always there is none: one Core existence check built once, and the models only when there is.
+    if session.connection().execute(_ANY_EXPIRED, {"project_id": project.id, "now": now}).first() is None:
+        return []
     expired = session.exec(
         select(TaskDB).where(
             TaskDB.project_id == project.id,
