@@ -39,7 +39,7 @@ from gateway.app.logging import configure_logging, get_logger, valid_request_id
 from gateway.app.mcp.server import build_server
 from gateway.app.services import artifacts as artifacts_service
 from gateway.app.services import event_streams
-from gateway.app.storage import BlobStore
+from gateway.app.storage import TEMP_GRACE_SECONDS, BlobStore
 from gateway.app.web import routes as web
 from gateway.app.worker import JobWorker
 
@@ -104,9 +104,11 @@ async def collecting_storage(db: DatabaseManager, store: BlobStore, interval_s: 
     """Collect the store's garbage now, then every `interval_s` seconds (if set) while the block runs."""
 
     async def forever(interval: float) -> None:
+        # The first round comes once the grace of empty temp files a crash left just before start-up is over.
+        await asyncio.sleep(min(interval, TEMP_GRACE_SECONDS + 1))
         while True:
-            await asyncio.sleep(interval)
             await collect_storage(db, store)
+            await asyncio.sleep(interval)
 
     await collect_storage(db, store)
     collector = asyncio.create_task(forever(interval_s)) if interval_s else None

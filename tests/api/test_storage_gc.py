@@ -198,3 +198,32 @@ def test_every_door_keeps_the_limit(settings, db, store, client, project):
     assert over_the_workspace_door.json()["type"] == "/problems/project-storage-full"
     assert blob_names(store) == set()
     assert temp_files(store) == []
+
+
+@pytest.mark.anyio
+async def test_collection_runs_at_start_up_after_the_temp_grace_and_then_every_interval(monkeypatch):
+    import asyncio
+
+    from gateway.app import main
+
+    real_sleep = asyncio.sleep
+    naps: list[float] = []
+    rounds: list[int] = []
+
+    async def collect(db, store):
+        rounds.append(len(naps))
+
+    async def nap(seconds):
+        naps.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(main, "collect_storage", collect)
+    monkeypatch.setattr(main.asyncio, "sleep", nap)
+    async with main.collecting_storage(None, None, 3600):  # type: ignore[arg-type]  # collect is faked
+        assert rounds == [0]  # at start-up, before serving
+        while len(naps) < 3:
+            await real_sleep(0)
+    monkeypatch.undo()
+
+    assert naps[:3] == [61.0, 3600, 3600]
+    assert rounds[:3] == [0, 1, 2]
