@@ -2,12 +2,14 @@
 
 Memory is bounded twice: an image whose header claims more than `Limits.max_image_pixels` is never decoded,
 and at most `Limits.max_concurrent_decodes` images decode at once in the process (`DECODES`), so the worst
-case is about that many times 4 bytes per pixel. A large JPEG decodes at a reduced scale (`draft`): every
-byte of its stream is still read and checked, with 1/64 of the memory.
+case is about that many times 4 bytes per pixel. Large images avoid even that: a large PNG's image data is
+inflated as a stream and its rows checked (no pixel buffer), a large JPEG decodes at a reduced scale
+(`draft`); either way every byte of the image data is still read and checked.
 """
 
 import struct
 import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -80,6 +82,80 @@ DECODES = DecodeGate()
 JPEG_DRAFT_PIXELS = 4_000_000
 
 
+# Above this many pixels a PNG's image data is inflated as a stream and its rows checked, instead of decoded
+# into a pixel buffer: every byte is still read, the memory stays at a few rows whatever the size.
+PNG_STREAM_PIXELS = 4_000_000
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+_INFLATE_BYTES = 1 << 20
+
+
+def _png_rows(width: int, height: int, bits_per_pixel: int, interlaced: bool) -> list[tuple[int, int]]:
+    """(rows, bytes per row without the filter byte) of each pass of the image data (one pass, or Adam7's seven)."""
+    if not interlaced:
+        return [(height, (width * bits_per_pixel + 7) // 8)]
+    passes = []
+    for x0, y0, dx, dy in _ADAM7:
+        pass_width, pass_height = (width - x0 + dx - 1) // dx, (height - y0 + dy - 1) // dy
+        if pass_width > 0 and pass_height > 0:
+            passes.append((pass_height, (pass_width * bits_per_pixel + 7) // 8))
+    return passes
+
+
+def _png_stream_check(subject: Subject) -> None:
+    """Inflate a PNG's image data as a stream: complete, no byte more or less than its header implies, every row
+    with a known filter (0-4). Raises ValueError on the first problem; memory stays bounded by one inflate step."""
+    with subject.path.open("rb") as handle:
+        handle.seek(8)
+        length, kind = struct.unpack(">I4s", handle.read(8))
+        if kind != b"IHDR" or length != 13:
+            raise ValueError("the first chunk is not a 13-byte IHDR")
+        width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", handle.read(13))
+        if colour not in _PNG_CHANNELS:
+            raise ValueError(f"colour type {colour} is not a PNG colour type")
+        handle.seek(4, 1)  # the IHDR's CRC (checked by verify)
+        rows = [r for r in _png_rows(width, height, _PNG_CHANNELS[colour] * depth, interlace == 1) for _ in range(r[0])]
+        inflate = zlib.decompressobj()
+        row, at = 0, 0  # the row being read, and how far into it (0: its filter byte comes next)
+
+        def consume(data: bytes) -> None:
+            nonlocal row, at
+            offset = 0
+            while offset < len(data):
+                if row >= len(rows):
+                    raise ValueError("there is more image data than the header's size implies")
+                if at == 0 and data[offset] > 4:
+                    raise ValueError(f"row {row + 1} has an unknown filter type {data[offset]}")
+                step = min(rows[row][1] + 1 - at, len(data) - offset)
+                offset += step
+                at += step
+                if at == rows[row][1] + 1:
+                    row, at = row + 1, 0
+
+        while not inflate.eof:
+            header = handle.read(8)
+            if len(header) < 8:
+                raise ValueError("the image data ends early (truncated file)")
+            length, kind = struct.unpack(">I4s", header)
+            if kind == b"IEND":
+                raise ValueError("the image data ends early (its zlib stream is incomplete)")
+            remaining = length
+            while remaining:
+                chunk = handle.read(min(remaining, _INFLATE_BYTES))
+                if not chunk:
+                    raise ValueError("the file ends inside a chunk (truncated file)")
+                remaining -= len(chunk)
+                if kind != b"IDAT":
+                    continue
+                data = chunk
+                while data and not inflate.eof:
+                    consume(inflate.decompress(data, _INFLATE_BYTES))
+                    data = inflate.unconsumed_tail
+            handle.seek(4, 1)  # CRC
+        if row != len(rows):
+            raise ValueError(f"the image data holds {row} of the {len(rows)} rows its header implies")
+
+
 def _header_size(subject: Subject, pil_format: str) -> tuple[int, int]:
     """The size an image's header claims, read by Pillow's plugin without decoding (nor Pillow's own bomb check)."""
     Image.init()
@@ -102,10 +178,14 @@ def _decode(subject: Subject, pil_format: str, label: str) -> None:
             Image.open(subject.path, formats=[pil_format]) as image,
         ):
             width, height = image.size
-            if pil_format == "JPEG" and width * height > JPEG_DRAFT_PIXELS:
-                image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
-                subject.info["decoded_scale"] = f"{image.size[0]}x{image.size[1]}"
-            image.load()  # every pixel of the first frame: a truncated file fails here
+            if pil_format == "PNG" and width * height > PNG_STREAM_PIXELS:
+                _png_stream_check(subject)  # every byte of the image data, without a pixel buffer
+                subject.info["decoded"] = "streamed"
+            else:
+                if pil_format == "JPEG" and width * height > JPEG_DRAFT_PIXELS:
+                    image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
+                    subject.info["decoded_scale"] = f"{image.size[0]}x{image.size[1]}"
+                image.load()  # every pixel of the first frame: a truncated file fails here
             subject.info["animated"] = bool(getattr(image, "is_animated", False))
     except Image.DecompressionBombError as exc:
         subject.fail("decompression_bomb", f"Refused as a decompression bomb: {exc}")

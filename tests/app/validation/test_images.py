@@ -143,11 +143,93 @@ def test_a_bomb_below_pillows_own_guard_is_not_decoded_by_default(check, monkeyp
     assert decoded == []
 
 
-def test_an_image_within_the_limit_still_decodes_in_full(check):
-    report = check("wide.png", real_bomb_png(4096, 2048))
+def png_from_rows(width: int, height: int, raw: bytes, *, interlace: int = 0, cut: int = 0) -> bytes:
+    """A 1-bit greyscale PNG whose image data is `raw` (filter bytes included), zlib-compressed, `cut` bytes short."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, interlace)
+    stream = zlib.compress(raw)
+    stream = stream[: len(stream) - cut]
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", stream) + png_chunk(b"IEND", b"")
+
+
+def adam7_rows(width: int, height: int) -> list[int]:
+    """Bytes per row (filter byte included) of a 1-bit interlaced image, pass by pass (an independent count)."""
+    rows = []
+    for x0, y0, dx, dy in (
+        (0, 0, 8, 8),
+        (4, 0, 8, 8),
+        (0, 4, 4, 8),
+        (2, 0, 4, 4),
+        (0, 2, 2, 4),
+        (1, 0, 2, 2),
+        (0, 1, 1, 2),
+    ):
+        columns = len(range(x0, width, dx))
+        if columns:
+            rows += [1 + (columns + 7) // 8] * len(range(y0, height, dy))
+    return rows
+
+
+ROW = b"\x00" * (1 + 4096 // 8)
+BIG = 4096, 2048  # 8.4 MP: past PNG_STREAM_PIXELS
+
+
+def test_a_large_png_is_checked_as_a_stream_without_a_pixel_buffer(check, monkeypatch):
+    decoded = []
+    monkeypatch.setattr(images.Image.Image, "load", lambda self: decoded.append(self.size))
+
+    report = check("wide.png", png_from_rows(*BIG, ROW * BIG[1]))
 
     assert report.status == "valid", report.errors
-    assert report.info["mode"] == "1"
+    assert (report.info["mode"], report.info["decoded"]) == ("1", "streamed")
+    assert decoded == []
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "P", "I;16"])
+def test_large_pngs_as_pillow_writes_them_pass_the_streamed_check(check, mode):
+    gradient = Image.linear_gradient("L").resize((2100, 2000))
+    image = gradient.convert("I").convert("I;16") if mode == "I;16" else gradient.convert(mode)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+
+    report = check("gradient.png", buffer.getvalue())
+
+    assert report.status == "valid", report.errors
+    assert report.info["decoded"] == "streamed"
+
+
+@pytest.mark.parametrize(
+    ("raw", "cut", "message"),
+    [
+        (ROW * (BIG[1] - 1), 0, "holds 2047 of the 2048 rows"),
+        (ROW * (BIG[1] + 1), 0, "more image data than the header"),
+        (ROW * 100 + b"\x09" + ROW[1:] + ROW * (BIG[1] - 101), 0, "row 101 has an unknown filter type 9"),
+        (ROW * BIG[1], 20, "ends early"),
+    ],
+)
+def test_a_large_png_with_broken_image_data_does_not_decode(check, raw, cut, message):
+    report = check("wide.png", png_from_rows(*BIG, raw, cut=cut))
+
+    assert report.status == "invalid"
+    assert message in failed(report)["decode"]
+
+
+@pytest.mark.parametrize("size", [(33, 17), (1, 9), (8, 1), (64, 64)])
+def test_the_streamed_check_counts_interlaced_rows_as_pillow_does(tmp_path, size):
+    from gateway.app.validation.report import Limits as Bounds
+    from gateway.app.validation.report import Subject
+
+    rows = adam7_rows(*size)
+    whole = png_from_rows(*size, b"".join(b"\x00" * n for n in rows), interlace=1)
+    short = png_from_rows(*size, b"".join(b"\x00" * n for n in rows[:-1]), interlace=1)
+    for name, data in (("whole.png", whole), ("short.png", short)):
+        (tmp_path / name).write_bytes(data)
+    subject = lambda name: Subject(tmp_path / name, name, 0, b"", "asset", Bounds())
+
+    with Image.open(tmp_path / "whole.png") as image:
+        image.load()  # Pillow agrees the whole one is whole
+    images._png_stream_check(subject("whole.png"))
+    with pytest.raises(ValueError, match="rows its header implies"):
+        images._png_stream_check(subject("short.png"))
 
 
 def test_at_most_the_configured_number_of_images_decode_at_once(check, tmp_path, monkeypatch):
