@@ -104,7 +104,8 @@ def _active_of(scope: str, task_key: Any) -> Any:
     )
 
 
-# Built once: the statement is the same for every briefing (only the parameters change).
+# Built once: the statements are the same for every briefing or start (only the parameters change).
+_ACTIVE_GLOBAL = _active_of("global", literal_column("0"))
 _ACTIVE_PAIR = union_all(
     _active_of("global", literal_column("0")), _active_of("task", bindparam("task_id", type_=Integer))
 )
@@ -515,7 +516,8 @@ def _progress(session: Session, plan: TaskPlanDB, plan_tasks: list[TaskDB] | Non
 
 
 def _global_content(session: Session, project: ProjectDB) -> dict[str, Any]:
-    current = find_active(session, project.id, None)
+    # The content only (a copy to build on): read as a column, by a statement built once.
+    current: Any = session.connection().execute(_ACTIVE_GLOBAL, {"project_id": project.id}).first()
     if current is not None:
         return content_of(current)
     return {
