@@ -41,7 +41,6 @@ from typing import Any
 import httpx2
 from bench_tasks import (
     API,
-    ROOT,
     Server,
     big_plan,
     check,
@@ -582,8 +581,8 @@ def bench_startup(workdir: Path, url: str, args: argparse.Namespace) -> None:
         asyncio.run(mcp_initialized([sys.executable, str(HERE / "floors.py"), "mcp"], env, workdir))
         for _ in range(runs)
     )
-    version = statistics.median(wall([sys.executable, "-m", "gateway", "version"], ROOT) for _ in range(runs))
-    python = statistics.median(wall([sys.executable, "-c", "pass"], ROOT) for _ in range(runs))
+    version = statistics.median(wall([sys.executable, "-m", "gateway", "version"], workdir) for _ in range(runs))
+    python = statistics.median(wall([sys.executable, "-c", "pass"], workdir) for _ in range(runs))
     print(f"  {'':<36} {'gateway s':>10} {'floor s':>8} {'ratio':>7}")
     for label, gw, fl, floor_name in (
         ("serve -> first 200 on /health", serve, bare_s, "bare FastAPI app under uvicorn"),
