@@ -5,6 +5,7 @@ The baseline tables (projects, tasks, artifacts) are what the gateway had before
 The schema itself is owned by the migrations in gateway/migrations; `init_db()` applies them.
 """
 
+import json
 import os
 import sqlite3
 import threading
@@ -16,9 +17,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 from sqlalchemy import Index, event, false, func, literal_column, text, true
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Dialect, Engine, make_url
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, col, create_engine, select
+from sqlalchemy.sql.operators import OperatorType
+from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlmodel import AutoString, Field, Session, SQLModel, col, create_engine, select
 
 from gateway.app.config import DEFAULT_DATABASE_URL
 
@@ -31,6 +34,41 @@ def utc_now() -> datetime:
 def _server_default(value: Any) -> dict[str, Any]:
     """Column kwargs that make the database fill the same default as the model (for raw inserts)."""
     return {"server_default": value}
+
+
+class JSONText(TypeDecorator[Any]):
+    """A JSON value kept in a text column: Python values in, the same JSON text out as before, values back.
+
+    The column stays the VARCHAR the migrations made (the seed's schema does not change); `compact` and
+    `ensure_ascii` write exactly the text each column held when it was written by hand, so databases from before
+    read back and compare the same. None is SQL NULL; JSON `null` text (older rows) reads back as None.
+
+    The value is not tracked for changes inside it: assign a new value (`row.details = {**row.details, …}`),
+    never mutate the one read, or the change is not written.
+    """
+
+    impl = AutoString
+    cache_ok = True
+
+    def __init__(self, *, compact: bool = False, ensure_ascii: bool = False) -> None:
+        super().__init__()
+        self.compact = compact
+        self.ensure_ascii = ensure_ascii
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        """The JSON text to store (None stays NULL)."""
+        if value is None:
+            return None
+        separators = (",", ":") if self.compact else None
+        return json.dumps(value, separators=separators, ensure_ascii=self.ensure_ascii, default=str)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        """The stored JSON text as Python values."""
+        return json.loads(value) if value is not None else None
+
+    def coerce_compared_value(self, op: OperatorType | None, value: Any) -> TypeEngine[Any]:
+        # A LIKE or equality against a string compares the text as stored, not a JSON-encoded string.
+        return self.impl_instance.coerce_compared_value(op, value)
 
 
 # Ids clients hold in URLs are never handed out twice: on SQLite that takes AUTOINCREMENT (migration 007).
@@ -62,7 +100,9 @@ class ProjectDB(SQLModel, table=True):
     )
 
     # 002: plans, contexts, events
-    brief: str | None = Field(default=None, description="JSON game brief: genre, engine, platforms, features…")
+    brief: dict[str, Any] | None = Field(
+        default=None, sa_type=JSONText(compact=True), description="JSON game brief: genre, engine, platforms, features…"
+    )
     require_review: bool = Field(
         default=False,
         description="Completed tasks wait in review for a user instead of going straight to done",
@@ -101,8 +141,12 @@ class TaskDB(SQLModel, table=True):
 
     # 002: plans and execution
     discipline: str | None = Field(default=None, description="design|programming|art|audio|ui|qa|release")
-    acceptance_criteria: str | None = Field(default=None, description="JSON array of acceptance criteria")
-    dependencies: str | None = Field(default=None, description="JSON array of codes this task depends on")
+    acceptance_criteria: list[Any] | None = Field(
+        default=None, sa_type=JSONText(), description="JSON array of acceptance criteria"
+    )
+    dependencies: list[str] | None = Field(
+        default=None, sa_type=JSONText(), description="JSON array of codes this task depends on"
+    )
     summary: str | None = Field(default=None, description="What the task delivered (set on completion)")
     blocked_reason: str | None = Field(default=None, description="Why the task is blocked")
     claimed_by: str | None = Field(default=None, description="Agent holding the task's lease")
@@ -151,7 +195,9 @@ class ArtifactDB(SQLModel, table=True):
     # 002: storage and validation
     sha256: str | None = Field(default=None, index=True, description="SHA-256 of the content, hex")
     source: str | None = Field(default=None, description="upload|workspace|metadata")
-    validation_report: str | None = Field(default=None, description="JSON report of the last validation")
+    validation_report: dict[str, Any] | None = Field(
+        default=None, sa_type=JSONText(), description="JSON report of the last validation"
+    )
     validated_at: datetime | None = Field(default=None)
 
     __table_args__ = NEVER_REUSE_IDS
@@ -179,17 +225,25 @@ class TaskPlanDB(SQLModel, table=True):
 
     # 002: consensus
     based_on_id: int | None = Field(default=None, description="Plan version this one was revised or edited from")
-    feedback: str | None = Field(default=None, description="JSON feedback (text and edits) that produced it")
-    details: str | None = Field(default=None, description="JSON: planner, template, fallbacks, scope")
+    feedback: dict[str, Any] | None = Field(
+        default=None, sa_type=JSONText(compact=True), description="JSON feedback (text and edits) that produced it"
+    )
+    details: dict[str, Any] | None = Field(
+        default=None, sa_type=JSONText(), description="JSON: planner, template, fallbacks, scope"
+    )
     decision_reason: str | None = Field(default=None, description="Why it was rejected or superseded")
     decided_at: datetime | None = Field(default=None, description="When it was accepted or superseded")
 
     # 005: milestones
-    milestones: str | None = Field(default=None, description="JSON array of milestones {key, title, goal}, in order")
+    milestones: list[dict[str, Any]] | None = Field(
+        default=None, sa_type=JSONText(), description="JSON array of milestones {key, title, goal}, in order"
+    )
 
     # 009: planning jobs
-    provenance: str | None = Field(
-        default=None, description="JSON: planner, provider, model, prompt version, attempts, tokens, latency, cost"
+    provenance: dict[str, Any] | None = Field(
+        default=None,
+        sa_type=JSONText(compact=True),
+        description="JSON: planner, provider, model, prompt version, attempts, tokens, latency, cost",
     )
 
     __table_args__ = (Index("uq_task_plans_project_version", "project_id", "version", unique=True), NEVER_REUSE_IDS)
@@ -245,7 +299,7 @@ class EventDB(SQLModel, table=True):
     project_id: str = Field(description="Project ID")
     seq: int = Field(description="Per-project sequence number, gap-free")
     type: str = Field(description="e.g. plan.accepted")
-    data: str = Field(description="JSON payload")
+    data: dict[str, Any] = Field(sa_type=JSONText(compact=True, ensure_ascii=True), description="JSON payload")
     actor: str | None = Field(default=None, description="Who caused it: user, ai, agent:<id>, system")
     correlation_id: str | None = Field(default=None, description="The request that caused it")
     created_at: datetime = Field(default_factory=utc_now, index=True, sa_column_kwargs=_server_default(func.now()))
@@ -270,7 +324,9 @@ class IdempotencyKeyDB(SQLModel, table=True):
     path: str = Field(description="Path of the first request")
     fingerprint: str = Field(description="SHA-256 of the first request's body")
     status_code: int | None = Field(default=None, description="NULL while the first request is in flight")
-    response_headers: str | None = Field(default=None, description="JSON of the headers worth replaying")
+    response_headers: dict[str, str] | None = Field(
+        default=None, sa_type=JSONText(ensure_ascii=True), description="JSON of the headers worth replaying"
+    )
     response_body: bytes | None = Field(default=None)
     created_at: datetime = Field(default_factory=utc_now, index=True, sa_column_kwargs=_server_default(func.now()))
 
@@ -344,9 +400,15 @@ class JobDB(SQLModel, table=True):
     max_attempts: int = Field(default=1, description="Runs allowed before the job fails")
     base_version: int | None = Field(default=None, description="Plan version revised (or the newest one, proposing)")
     plan_version: int | None = Field(default=None, description="The version the job wrote")
-    request: str = Field(default="{}", description="JSON input: planner, feedback, task…")
-    error: str | None = Field(default=None, description="JSON: why it failed (detail, problems)")
-    progress: str | None = Field(default=None, description="JSON: the latest progress report")
+    request: dict[str, Any] = Field(
+        default_factory=dict, sa_type=JSONText(), description="JSON input: planner, feedback, task…"
+    )
+    error: dict[str, Any] | None = Field(
+        default=None, sa_type=JSONText(), description="JSON: why it failed (detail, problems)"
+    )
+    progress: dict[str, Any] | None = Field(
+        default=None, sa_type=JSONText(), description="JSON: the latest progress report"
+    )
     actor: str = Field(default="user", description="Who asked")
     cancel_requested: bool = Field(default=False, sa_column_kwargs=_server_default(false()))
     lease_owner: str | None = Field(default=None, description="Worker running it")

@@ -9,7 +9,6 @@ events to the DatabaseManager's listeners (the fan-out); a rollback drops them, 
 happened is never announced.
 """
 
-import json
 import uuid
 from datetime import datetime
 from enum import IntEnum
@@ -134,7 +133,7 @@ class EventRead(BaseModel):
             id=row.event_id,
             type=row.type,
             project_id=row.project_id,
-            data=json.loads(row.data),
+            data=row.data,
             actor=row.actor,
             principal=row.principal,
             token_id=row.token_id,
@@ -185,7 +184,7 @@ def record(session: Session, *, project_id: str, type: str, data: dict[str, Any]
         project_id=project_id,
         seq=seq,
         type=type,
-        data=json.dumps(data, separators=(",", ":"), default=str),
+        data=data,
         actor=actor,
         correlation_id=correlation_id.get(),
         created_at=utc_now(),

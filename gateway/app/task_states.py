@@ -2,8 +2,9 @@
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from gateway.app.db import TaskDB
 from gateway.app.errors import TaskWithdrawn
 
 PENDING, IN_PROGRESS, REVIEW, DONE, BLOCKED, CANCELLED = (
@@ -26,7 +27,7 @@ class TaskLike(Protocol):
     idx: int
     priority: int
     status: str
-    dependencies: str | None
+    dependencies: list[str] | None
     id: int | None
     closed_reason: str | None
     released_from: str | None
@@ -36,8 +37,26 @@ TaskT = TypeVar("TaskT", bound=TaskLike)
 
 
 def dependency_codes(task: TaskLike) -> list[str]:
-    """The codes a task depends on (its JSON column, parsed)."""
-    return list(json.loads(task.dependencies)) if task.dependencies else []
+    """The codes a task depends on."""
+    return list(task.dependencies or [])
+
+
+# The seed's JSON columns of a task are `str` by its contract (JSON text, not a JSON column type): read here.
+
+
+def deliverables_of(task: TaskDB) -> list[dict[str, Any]]:
+    """The files a task hands in, as the plan states them (`deliverables`, parsed)."""
+    return json.loads(task.deliverables) if task.deliverables else []
+
+
+def estimates_of(task: TaskDB) -> dict[str, Any] | None:
+    """A task's estimates {story_points, time_hours} (`estimates`, parsed)."""
+    return json.loads(task.estimates) if task.estimates else None
+
+
+def tools_of(task: TaskDB) -> list[Any]:
+    """The MCP tools suggested for a task (`mcp_tools`, parsed)."""
+    return json.loads(task.mcp_tools) if task.mcp_tools else []
 
 
 def is_ready(task: TaskLike, status_by_code: dict[str, str]) -> bool:

@@ -171,7 +171,7 @@ def test_every_new_version_records_an_event(client, project, db):
     with db.read_session() as session:
         updates = list(session.exec(select(EventDB).where(EventDB.type == "context.updated")))
     assert updates[-1].project_id == "p"
-    assert f'"version":{body["version"] + 1}' in updates[-1].data
+    assert updates[-1].data["version"] == body["version"] + 1
 
 
 def test_json_patch_appends_a_decision_without_if_match_and_loses_none(client, project):

@@ -51,7 +51,7 @@ def test_import_is_a_proposed_version_with_progress_and_the_same_file_again_chan
         )
         assert created
         assert (plan.version, plan.status, plan.created_by) == (1, "proposed", "user")
-        details = json.loads(plan.details)
+        details = plan.details
         assert details["planner"] == "import:taskmaster"
         assert details["import"]["files"] == ["taskmaster-tagged.json"]
         assert any("closes a cycle" in line for line in details["import"]["unmapped"])
@@ -126,8 +126,8 @@ def test_markdown_export_renders_and_reads(db):
         assert f"{task.code} · {task.title}" in headings
     html = MarkdownIt().enable("table").render(text)
     assert html.count("<tr>") == len(tasks) + 1  # the overview table: a header and one row per task
-    first_with_deps = next(t for t in tasks if json.loads(t.dependencies))
-    assert f"depends on {', '.join(json.loads(first_with_deps.dependencies))}" in text
+    first_with_deps = next(t for t in tasks if t.dependencies)
+    assert f"depends on {', '.join(first_with_deps.dependencies)}" in text
     deliverable = json.loads(tasks[0].deliverables)[0]["name"]
     assert f"`{deliverable}`" in text
     points = sum(json.loads(t.estimates)["story_points"] for t in tasks)
@@ -145,7 +145,7 @@ def test_csv_export_has_one_row_per_task(db):
     assert media_type.startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [row["code"] for row in rows] == [t.code for t in tasks]
-    assert rows[1]["dependencies"] == "; ".join(json.loads(tasks[1].dependencies))
+    assert rows[1]["dependencies"] == "; ".join(tasks[1].dependencies)
     assert float(rows[0]["time_hours"]) == json.loads(tasks[0].estimates)["time_hours"]
 
 

@@ -84,7 +84,7 @@ def test_a_silent_workers_job_is_requeued_while_attempts_remain_then_failed(db: 
         job = session.get(JobDB, job_id)
     assert job.status == "failed"
     assert job.error
-    assert "Interrupted" in job.error
+    assert "Interrupted" in job.error["detail"]
     with db.read_session() as session:
         assert jobs.has_work(session=session) is False
 

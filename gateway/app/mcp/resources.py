@@ -60,7 +60,7 @@ def register(server: MCPServer, deps: Deps) -> None:
                             "milestone": t.milestone,
                             "status": t.status,
                             "priority": t.priority,
-                            "dependencies": json.loads(t.dependencies or "[]"),
+                            "dependencies": t.dependencies or [],
                         }
                         for t in rows
                     ],

@@ -1,6 +1,5 @@
 """Artifact metadata resources."""
 
-import json
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
@@ -121,11 +120,6 @@ class ArtifactRead(OutputModel):
     validation_report: dict[str, Any] | None = Field(default=None, description="What the last validation checked")
     validated_at: datetime | None = None
     created_at: datetime
-
-    @field_validator("validation_report", mode="before")
-    @classmethod
-    def _parse_report(cls, value: Any) -> Any:
-        return json.loads(value) if isinstance(value, str) else value
 
 
 class ArtifactPage(OutputModel):

@@ -1,6 +1,5 @@
 """Project resources."""
 
-import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -111,11 +110,6 @@ class ProjectRead(OutputModel):
     event_seq: int = Field(description="Sequence number of the newest event: the state shown is current as of it")
     created_at: datetime
     updated_at: datetime
-
-    @field_validator("brief", mode="before")
-    @classmethod
-    def _parse_brief(cls, value: Any) -> Any:
-        return json.loads(value) if isinstance(value, str) else value
 
 
 class ProjectPage(OutputModel):

@@ -99,9 +99,10 @@ class TaskRead(OutputModel):
     created_at: datetime
     updated_at: datetime
 
-    @field_validator("estimates", "deliverables", "mcp_tools", "acceptance_criteria", "dependencies", mode="before")
+    @field_validator("estimates", "deliverables", "mcp_tools", mode="before")
     @classmethod
     def _parse_json(cls, value: Any) -> Any:
+        # The seed's columns hold JSON text (its contract types them str); the other JSON columns come parsed.
         return json.loads(value) if isinstance(value, str) else value
 
 

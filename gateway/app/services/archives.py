@@ -16,7 +16,17 @@ from sqlmodel import Session, SQLModel, col, select
 
 from gateway import __version__
 from gateway.app import outbox
-from gateway.app.db import ArtifactDB, ContextDB, EventDB, ProjectDB, ProjectMemberDB, TaskDB, TaskPlanDB, utc_now
+from gateway.app.db import (
+    ArtifactDB,
+    ContextDB,
+    EventDB,
+    JSONText,
+    ProjectDB,
+    ProjectMemberDB,
+    TaskDB,
+    TaskPlanDB,
+    utc_now,
+)
 from gateway.app.errors import AlreadyExists, InvalidInput
 from gateway.app.logging import get_logger
 from gateway.app.services import lookups
@@ -62,14 +72,23 @@ def _bad(where: str, message: str) -> InvalidInput:
 
 
 def _build(table: type[Row], data: Any, where: str, drop: tuple[str, ...] = ("id",)) -> Row:
-    """A table row from archived values: known columns only, datetimes parsed, the id left to the database."""
+    """A table row from archived values: known columns only, datetimes parsed, the id left to the database.
+
+    JSON columns come as values, or as the JSON text archives held before they had a type of their own.
+    """
     if not isinstance(data, dict):
         raise _bad(where, "expected an object")
+    columns = table.__table__.columns  # type: ignore[attr-defined]  # every table model has one; SQLModel does not say so
     values: dict[str, Any] = {}
     for name, field in table.model_fields.items():
         if name in drop or name not in data:
             continue
         value = data[name]
+        if isinstance(value, str) and isinstance(columns[name].type, JSONText):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise _bad(f"{where}.{name}", "not JSON") from None
         if value is not None and "datetime" in str(field.annotation):
             try:
                 value = datetime.fromisoformat(str(value))
@@ -162,8 +181,6 @@ def import_archive(
         row = _build(EventDB, data, f"events.{n}")
         if not isinstance(row.seq, int) or row.seq <= newest:
             raise _bad(f"events.{n}.seq", "events must come in increasing seq order")
-        if isinstance(row.data, dict | list):
-            row.data = json.dumps(row.data, separators=(",", ":"))
         row.project_id = new_id
         row.event_id = uuid.uuid4().hex
         newest = row.seq

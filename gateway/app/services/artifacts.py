@@ -1,6 +1,5 @@
 """Artifacts of a project: files (uploaded, handed in, or from the workspace) validated for real, and metadata."""
 
-import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -74,7 +73,7 @@ def by_task(session: Session, task_ids: list[int]) -> dict[int, list[dict[str, A
 
 def report(artifact: ArtifactDB) -> dict[str, Any]:
     """An artifact as an agent needs it after handing it in: valid or not, and why."""
-    details = json.loads(artifact.validation_report) if artifact.validation_report else {}
+    details = artifact.validation_report or {}
     return {
         "artifact_id": artifact.id,
         "name": artifact.name,
@@ -254,8 +253,8 @@ def check_target(*, session: Session, target: FileTarget) -> None:
     _check_task(session, target.project_id, target.task_id)
 
 
-def _report_json(report: ValidationReport) -> str:
-    return json.dumps(report.model_dump(mode="json"), ensure_ascii=False)
+def _report_json(report: ValidationReport) -> dict[str, Any]:
+    return report.model_dump(mode="json")
 
 
 def _record_validation(session: Session, artifact: ArtifactDB, report: ValidationReport, actor: str) -> None:
@@ -365,10 +364,7 @@ def forget_blob_if_unreferenced(db: DatabaseManager, store: BlobStore, sha256: s
 
 
 def _engine_of(project: ProjectDB | None) -> str | None:
-    try:
-        brief = json.loads(project.brief) if project is not None and project.brief else {}
-    except ValueError:
-        return None
+    brief = project.brief if project is not None and project.brief else {}
     engine = brief.get("engine") if isinstance(brief, dict) else None
     return engine if isinstance(engine, str) else None
 

@@ -3,7 +3,6 @@
 REST (`GET …/tasks/{id}/briefing`) and MCP (`get_task`, `claim_task`) give the same briefing.
 """
 
-import json
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_
@@ -154,7 +153,7 @@ def briefing(session: Session, *, project_id: str, task: TaskDB) -> dict[str, An
             task_views.dependency(dep, artifacts=artifacts.get(dep.id, []))  # type: ignore[arg-type]  # ids of stored rows are set (SQLModel types them Optional)
             for dep in dependencies
         ],
-        "tools": load_catalogue().resolve(json.loads(task.mcp_tools or "[]")),
+        "tools": load_catalogue().resolve(task_states.tools_of(task)),
         "context": {
             "global": {key: global_context[key] for key in GLOBAL_KEYS if key in global_context},
             "global_version": global_row.version if global_row else None,

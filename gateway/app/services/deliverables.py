@@ -6,13 +6,13 @@ at that path, when that artifact is valid. Another file of the same category doe
 not a game design document.
 """
 
-import json
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from gateway.app import task_states
 from gateway.app.db import ArtifactDB, TaskDB
 from gateway.app.validation.paths import normalise_path
 
@@ -50,7 +50,7 @@ def _matches(deliverable: str, artifact: ArtifactDB) -> bool:
 
 def required(task: TaskDB) -> list[dict[str, Any]]:
     """The task's required deliverables as the plan states them."""
-    return [d for d in json.loads(task.deliverables or "[]") if d.get("required", True)]
+    return [d for d in task_states.deliverables_of(task) if d.get("required", True)]
 
 
 def missing(session: Session, task: TaskDB) -> list[Missing]:

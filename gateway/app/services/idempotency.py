@@ -1,6 +1,5 @@
 """Idempotency keys: a request repeated with the same key gets the first response, and changes nothing."""
 
-import json
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -62,7 +61,7 @@ def begin(
                 )
             if row.status_code is None:
                 raise Conflict(f"A request with Idempotency-Key {key!r} is still in progress; retry shortly.")
-            return Stored(row.status_code, json.loads(row.response_headers or "{}"), row.response_body or b"")
+            return Stored(row.status_code, row.response_headers or {}, row.response_body or b"")
         session.add(IdempotencyKeyDB(key=key, method=method, path=path, fingerprint=fingerprint))
         try:
             session.commit()
@@ -81,7 +80,7 @@ def finish(db: DatabaseManager, *, key: str, status_code: int, headers: dict[str
             session.delete(row)
         else:
             row.status_code = status_code
-            row.response_headers = json.dumps(headers)
+            row.response_headers = headers
             row.response_body = body
             session.add(row)
         session.commit()

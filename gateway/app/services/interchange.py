@@ -1,6 +1,5 @@
 """Plans in and out: import another tool's files as a proposed version; export a version as a document."""
 
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -32,7 +31,7 @@ def find_import(session: Session, *, project_id: str, digest: str) -> TaskPlanDB
         select(TaskPlanDB).where(TaskPlanDB.project_id == project_id, col(TaskPlanDB.details).contains(digest))
     ).all()
     for plan in candidates:
-        if (json.loads(plan.details or "{}").get("import") or {}).get("digest") == digest:
+        if ((plan.details or {}).get("import") or {}).get("digest") == digest:
             return plan
     return None
 
@@ -69,15 +68,17 @@ def import_plan(
             actor=actor,
             provenance=Provenance(planner=f"import:{imported.tool}"),
         )
-        details = json.loads(plan.details or "{}")
-        details["import"] = {
-            "tool": imported.tool,
-            "digest": digest,
-            "files": [source.name for source in files][:100],
-            "options": options,
-            "unmapped": imported.unmapped[:200],
+        # A new value, not the one read changed in place: the column sees only assignments.
+        plan.details = {
+            **(plan.details or {}),
+            "import": {
+                "tool": imported.tool,
+                "digest": digest,
+                "files": [source.name for source in files][:100],
+                "options": options,
+                "unmapped": imported.unmapped[:200],
+            },
         }
-        plan.details = json.dumps(details, ensure_ascii=False)
         session.add(plan)
         _carry_imported_progress(session, plan, imported.progress)
         session.commit()
@@ -124,7 +125,7 @@ def _plan_data(session: Session, plan: TaskPlanDB) -> tuple[Any, dict[str, Any],
         "version": plan.version,
         "status": plan.status,
         "summary": draft.summary,
-        "details": json.loads(plan.details or "{}"),
+        "details": plan.details or {},
         "milestones": [m.model_dump(mode="json") for m in getattr(draft, "milestones", [])],
     }
     tasks = [
@@ -154,7 +155,7 @@ def export_plan(*, session: Session, project_id: str, version: int, format: str)
         project_data = {
             "id": project.id,
             "name": project.name,
-            "brief": json.loads(project.brief) if project.brief else None,
+            "brief": project.brief,
         }
         text = exporters.markdown(
             project=project_data, plan=data, tasks=tasks, context=contexts.content_of(context) if context else None

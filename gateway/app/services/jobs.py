@@ -7,7 +7,6 @@ failed with the reason. The version a job writes is written in the same transact
 crash never leaves a half-written version nor a done job without its version.
 """
 
-import json
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, overload
@@ -49,8 +48,8 @@ def view(job: JobDB) -> dict[str, Any]:
         "max_attempts": job.max_attempts,
         "base_version": job.base_version,
         "plan_version": job.plan_version,
-        "error": json.loads(job.error) if job.error else None,
-        "progress": json.loads(job.progress) if job.progress else None,
+        "error": job.error,
+        "progress": job.progress,
         "cancel_requested": job.cancel_requested,
         "created_at": _aware(job.created_at),
         "updated_at": _aware(job.updated_at),
@@ -61,7 +60,7 @@ def view(job: JobDB) -> dict[str, Any]:
 
 def request_of(job: JobDB) -> dict[str, Any]:
     """What the job was asked to do."""
-    return json.loads(job.request or "{}")
+    return job.request or {}
 
 
 def _record(session: Session, job: JobDB, type_: str, actor: str = "system", **data: Any) -> None:
@@ -95,7 +94,7 @@ def submit(
         status=QUEUED,
         max_attempts=max_attempts,
         base_version=base_version,
-        request=json.dumps(request, ensure_ascii=False, default=str),
+        request=request,
         actor=actor,
     )
     session.add(job)
@@ -153,7 +152,7 @@ def _lock(session: Session, job_id: str) -> JobDB:
 def _end(session: Session, job: JobDB, status: str, *, error: dict[str, Any] | None = None) -> None:
     now = utc_now()
     job.status = status
-    job.error = json.dumps(error, ensure_ascii=False, default=str) if error is not None else None
+    job.error = error
     job.lease_owner = None
     job.lease_expires_at = None
     job.finished_at = now
@@ -240,7 +239,7 @@ def report(*, session: Session, job_id: str, worker: str, data: dict[str, Any]) 
         session.rollback()
         return
     projects.lock(session=session, project_id=job.project_id)
-    job.progress = json.dumps(data, ensure_ascii=False, default=str)
+    job.progress = dict(data)
     job.updated_at = utc_now()
     session.add(job)
     _record(session, job, "job.progress", **data)
@@ -281,7 +280,7 @@ def _give_back(session: Session, job: JobDB, *, why: str) -> None:
         job.lease_owner = None
         job.lease_expires_at = None
         job.updated_at = utc_now()
-        job.progress = json.dumps({"step": "requeued", "message": f"{why} during attempt {job.attempt}; retrying"})
+        job.progress = {"step": "requeued", "message": f"{why} during attempt {job.attempt}; retrying"}
         session.add(job)
         _record(session, job, "job.queued", retry=True, reason=f"{why} during attempt {job.attempt}")
     else:

@@ -14,6 +14,7 @@ import anyio.to_thread
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from gateway.app import task_states
 from gateway.app.config import Settings, get_settings
 from gateway.app.db import DatabaseManager, JobDB, ProjectDB, TaskDB, utc_now
 from gateway.app.services import artifacts as artifact_service
@@ -37,7 +38,7 @@ class MemoryUpdate(BaseModel):
 
 
 def _deliverables(task: TaskDB) -> dict[str, str]:
-    return {d["name"]: d.get("description") or "" for d in json.loads(task.deliverables or "[]")}
+    return {d["name"]: d.get("description") or "" for d in task_states.deliverables_of(task)}
 
 
 def _valid_files(session: Session, task: TaskDB) -> list[dict[str, Any]]:

@@ -4,7 +4,6 @@
 REST, MCP and the CLI call these, so the same request gets the same kind of answer through every door.
 """
 
-import json
 from typing import Any
 
 import anyio.to_thread
@@ -140,7 +139,7 @@ def describe(result: TaskPlanDB | JobDB) -> dict[str, Any]:
         "version": result.version,
         "status": result.status,
         "summary": result.summary,
-        "provenance": json.loads(result.provenance) if result.provenance else None,
+        "provenance": result.provenance,
     }
 
 

@@ -39,8 +39,10 @@ T = TypeVar("T")
 # of another version does to the rest).
 PROPOSED, ACCEPTED, SUPERSEDED, REJECTED = "proposed", "accepted", "superseded", "rejected"
 _ATTEMPTS = 5
-# Task fields a plan version defines (and a diff compares); JSON columns are stored as text.
+# Task fields a plan version defines (and a diff compares) that hold JSON values.
 JSON_FIELDS = ("acceptance_criteria", "deliverables", "estimates", "dependencies", "mcp_tools")
+# Of those, the seed's columns, typed `str` by its contract: JSON text, parsed and written here.
+SEED_JSON_FIELDS = ("deliverables", "estimates", "mcp_tools")
 PLAN_FIELDS = ("title", "description", "discipline", "priority", "milestone", *JSON_FIELDS)
 # Progress a task carries from the previously accepted version to the same code in the new one.
 CARRIED = ("status", "started_at", "completed_at", "summary", "blocked_reason", "claimed_by", "lease_expires_at")
@@ -51,13 +53,13 @@ CARRIED = ("status", "started_at", "completed_at", "summary", "blocked_reason", 
 
 def brief_of(project: ProjectDB) -> GameBrief:
     """The project's game brief (an empty one for projects created without)."""
-    return GameBrief.model_validate_json(project.brief) if project.brief else GameBrief(title=project.name)
+    return GameBrief.model_validate(project.brief) if project.brief else GameBrief(title=project.name)
 
 
 def task_fields(task: TaskDB) -> dict[str, Any]:
-    """A stored task's plan fields, JSON columns parsed."""
+    """A stored task's plan fields, the seed's JSON text parsed."""
     fields = {name: getattr(task, name) for name in PLAN_FIELDS}
-    for name in JSON_FIELDS:
+    for name in SEED_JSON_FIELDS:
         fields[name] = json.loads(fields[name]) if fields[name] is not None else None
     return fields
 
@@ -67,14 +69,14 @@ def to_draft(plan: TaskPlanDB, plan_tasks: list[TaskDB]) -> PlanDraft:
     return PlanDraft.from_parts(
         summary=plan.summary or "",
         tasks=[{"code": task.code, "idx": task.idx, **task_fields(task)} for task in plan_tasks],
-        details=json.loads(plan.details or "{}"),
+        details=plan.details or {},
         milestones=milestones_of(plan),
     )
 
 
 def milestones_of(plan: TaskPlanDB) -> list[dict[str, Any]]:
     """A stored version's milestones in order, as `{key, title, goal}` (empty for versions without milestones)."""
-    return json.loads(plan.milestones) if plan.milestones else []
+    return plan.milestones or []
 
 
 def _task_values(project_id: str, plan_id: int, draft: PlanDraft) -> list[dict[str, Any]]:
@@ -97,7 +99,8 @@ def _task_values(project_id: str, plan_id: int, draft: PlanDraft) -> list[dict[s
                 "status": task_states.PENDING,
                 "created_at": now,
                 "updated_at": now,
-                **{name: json.dumps(data[name], ensure_ascii=False) for name in JSON_FIELDS},
+                **{name: data[name] for name in JSON_FIELDS if name not in SEED_JSON_FIELDS},
+                **{name: json.dumps(data[name], ensure_ascii=False) for name in SEED_JSON_FIELDS},
             }
         )
     return rows
@@ -164,9 +167,9 @@ def summary_view(plan: TaskPlanDB, *, task_count: int, based_on_version: int | N
     """A version without its tasks, JSON columns parsed: what every door shows of it."""
     return {
         **plan.model_dump(exclude={"feedback", "details", "milestones", "provenance"}),
-        "feedback": json.loads(plan.feedback) if plan.feedback else None,
+        "feedback": plan.feedback,
         "milestones": milestones_of(plan),
-        "details": json.loads(plan.details or "{}"),
+        "details": plan.details or {},
         "provenance": provenance_of(plan),
         "based_on_version": based_on_version,
         "task_count": task_count,
@@ -203,8 +206,8 @@ def outline(session: Session, plan: TaskPlanDB) -> dict[str, Any]:
 def provenance_of(plan: TaskPlanDB) -> dict[str, Any]:
     """Who made a version and at what cost; versions from before provenance was kept name their planner only."""
     if plan.provenance:
-        return json.loads(plan.provenance)
-    details = json.loads(plan.details or "{}")
+        return plan.provenance
+    details = plan.details or {}
     return Provenance(planner=details.get("planner") or plan.created_by).model_dump()
 
 
@@ -329,7 +332,7 @@ def _write_version(
     """Validate a draft and store it as the project's next version; other open proposals stay open."""
     if draft.template is None and based_on is not None:
         # A user's whole plan keeps the template (and so the engine) of the version it was written from.
-        base = json.loads(based_on.details or "{}")
+        base = based_on.details or {}
         draft = draft.model_copy(update={"template": base.get("template"), "features": base.get("features", [])})
     ensure_valid(draft, load_catalogue(), engine=engine_of(draft))
     latest = session.exec(select(func.max(TaskPlanDB.version)).where(TaskPlanDB.project_id == project.id)).one()
@@ -341,12 +344,10 @@ def _write_version(
         summary=draft.summary,
         created_by=created_by,
         based_on_id=based_on.id if based_on else None,
-        feedback=feedback.model_dump_json(exclude_unset=True) if feedback else None,
-        details=json.dumps({"planner": provenance.planner, **draft.details()}, ensure_ascii=False),
-        milestones=json.dumps([m.model_dump(mode="json") for m in draft.milestones], ensure_ascii=False)
-        if draft.milestones
-        else None,
-        provenance=provenance.model_dump_json(),
+        feedback=feedback.model_dump(mode="json", exclude_unset=True) if feedback else None,
+        details={"planner": provenance.planner, **draft.details()},
+        milestones=[m.model_dump(mode="json") for m in draft.milestones] if draft.milestones else None,
+        provenance=provenance.model_dump(mode="json"),
     )
     session.add(plan)
     session.flush()

@@ -1,6 +1,5 @@
 """Projects: create, read, list, update and delete; each call is one transaction."""
 
-import json
 import re
 import unicodedata
 from typing import Any
@@ -113,7 +112,7 @@ def create(*, session: Session, data: ProjectCreate, owner_id: int | None = None
             id=project_id,
             name=data.name,
             description=data.description,
-            brief=brief.model_dump_json(),
+            brief=brief.model_dump(mode="json"),
             require_review=data.require_review,
         )
         session.add(project)
@@ -194,9 +193,9 @@ def update(*, session: Session, project_id: str, data: ProjectUpdate) -> Project
     return project
 
 
-def _merged_brief(project: ProjectDB, patch: dict[str, Any]) -> str:
+def _merged_brief(project: ProjectDB, patch: dict[str, Any]) -> dict[str, Any]:
     """The project's brief with a merge patch applied, validated as a whole (fields left out are kept)."""
-    current = json.loads(project.brief) if project.brief else {"title": project.name}
+    current = project.brief or {"title": project.name}
     try:
         brief = GameBrief.model_validate(jsondoc.merge_patch(current, patch))
     except ValidationError as exc:
@@ -205,7 +204,7 @@ def _merged_brief(project: ProjectDB, patch: dict[str, Any]) -> str:
             for e in exc.errors(include_url=False, include_input=False)
         ]
         raise InvalidInput("The brief would not be valid with these changes.", errors=errors) from None
-    return brief.model_dump_json()
+    return brief.model_dump(mode="json")
 
 
 def delete_(*, session: Session, project_id: str, store: BlobStore | None = None) -> None:

@@ -3,7 +3,6 @@
 The briefing, the task context and the MCP answers build on these, so a task reads the same wherever it appears.
 """
 
-import json
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -33,9 +32,9 @@ def full(
         "discipline": task.discipline,
         "priority": task.priority,
         "description": task.description,
-        "acceptance_criteria": json.loads(task.acceptance_criteria or "[]"),
-        "deliverables": json.loads(task.deliverables or "[]"),
-        "estimates": json.loads(task.estimates or "null"),
+        "acceptance_criteria": task.acceptance_criteria or [],
+        "deliverables": task_states.deliverables_of(task),
+        "estimates": task_states.estimates_of(task),
         "milestone": milestone,
         "claimed_by": task.claimed_by,
         "lease_expires_at": task.lease_expires_at.isoformat() if task.lease_expires_at else None,
