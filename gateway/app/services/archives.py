@@ -101,6 +101,34 @@ def _build(table: type[Row], data: Any, where: str, drop: tuple[str, ...] = ("id
         raise _bad(where, str(exc).splitlines()[0]) from None
 
 
+def _copy(
+    session: Session,
+    archive: dict[str, Any],
+    section: str,
+    table: type[Row],
+    project_id: str,
+    *,
+    drop: tuple[str, ...] = ("id",),
+    refers: tuple[str, dict[Any, int | None]] | None = None,
+    strict: bool = True,
+) -> dict[Any, int | None]:
+    """Insert a section's rows into `project_id`, the reference `refers` names rewritten to the new ids (one
+    the archive does not hold is refused, or with `strict=False` dropped); answers archived id → new id."""
+    ids: dict[Any, int | None] = {}
+    for n, data in enumerate(archive[section]):
+        row = _build(table, data, f"{section}.{n}", drop=drop)
+        row.project_id = project_id
+        if refers is not None and data.get(refers[0]) is not None:
+            field, new_ids = refers
+            if strict and data[field] not in new_ids:
+                raise _bad(f"{section}.{n}.{field}", f"names a {field.removesuffix('_id')} the archive does not hold")
+            setattr(row, field, new_ids.get(data[field]))
+        session.add(row)
+        session.flush()
+        ids[data.get("id")] = row.id  # type: ignore[attr-defined]  # every table in SECTIONS has an id; SQLModel does not say so
+    return ids
+
+
 def import_archive(
     *, session: Session, archive: dict[str, Any], project_id: str | None = None, owner_id: int | None = None
 ) -> ProjectDB:
@@ -131,47 +159,15 @@ def import_archive(
     session.flush()
     if owner_id is not None:
         session.add(ProjectMemberDB(project_id=new_id, principal_id=owner_id))
-    # Archived ids (whatever the file holds) to the new rows' ids.
-    plan_ids: dict[Any, int | None] = {}
-    task_ids: dict[Any, int | None] = {}
-    context_ids: dict[Any, int | None] = {}
-    plans = []
-    for n, data in enumerate(archive["plans"]):
-        plan = _build(TaskPlanDB, data, f"plans.{n}", drop=("id", "based_on_id"))
-        plan.project_id = new_id
-        session.add(plan)
-        plans.append((data, plan))
-    session.flush()
-    for data, plan in plans:
-        plan_ids[data.get("id")] = plan.id
-    for data, plan in plans:
+    # Archived ids (whatever the file holds) to the new rows' ids, section by section.
+    plan_ids = _copy(session, archive, "plans", TaskPlanDB, new_id, drop=("id", "based_on_id"))
+    for data in archive["plans"]:
         if data.get("based_on_id") is not None:
-            plan.based_on_id = plan_ids.get(data["based_on_id"])
-    for n, data in enumerate(archive["tasks"]):
-        task = _build(TaskDB, data, f"tasks.{n}")
-        task.project_id = new_id
-        if data.get("plan_id") is not None:
-            if data["plan_id"] not in plan_ids:
-                raise _bad(f"tasks.{n}.plan_id", "names a plan the archive does not hold")
-            task.plan_id = plan_ids[data["plan_id"]]
-        session.add(task)
-        session.flush()
-        task_ids[data.get("id")] = task.id
-    for n, data in enumerate(archive["contexts"]):
-        context = _build(ContextDB, data, f"contexts.{n}")
-        context.project_id = new_id
-        if data.get("task_id") is not None:
-            if data["task_id"] not in task_ids:
-                raise _bad(f"contexts.{n}.task_id", "names a task the archive does not hold")
-            context.task_id = task_ids[data["task_id"]]
-        session.add(context)
-        session.flush()
-        context_ids[data.get("id")] = context.id
-    for n, data in enumerate(archive["artifacts"]):
-        artifact = _build(ArtifactDB, data, f"artifacts.{n}")
-        artifact.project_id = new_id
-        artifact.task_id = task_ids.get(data.get("task_id")) if data.get("task_id") is not None else None
-        session.add(artifact)
+            session.get_one(TaskPlanDB, plan_ids[data.get("id")]).based_on_id = plan_ids.get(data["based_on_id"])
+    task_ids = _copy(session, archive, "tasks", TaskDB, new_id, refers=("plan_id", plan_ids))
+    context_ids = _copy(session, archive, "contexts", ContextDB, new_id, refers=("task_id", task_ids))
+    # An artifact of a task the archive does not hold stays, unattached (its metadata is all there is of it).
+    _copy(session, archive, "artifacts", ArtifactDB, new_id, refers=("task_id", task_ids), strict=False)
     project.active_plan_id = plan_ids.get(source.get("active_plan_id"))
     project.active_context_id = context_ids.get(source.get("active_context_id"))
     project.current_task_id = task_ids.get(source.get("current_task_id"))
@@ -192,5 +188,5 @@ def import_archive(
     except IntegrityError:
         session.rollback()
         raise AlreadyExists(f"A project with id {new_id!r} already exists.", resource="project", id=new_id) from None
-    log.info("project imported", project_id=new_id, plans=len(plans), tasks=len(task_ids), events=newest)
+    log.info("project imported", project_id=new_id, plans=len(plan_ids), tasks=len(task_ids), events=newest)
     return project
