@@ -3,6 +3,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# pytest-xdist workers for make test: one per core by default; 0 runs the suite in one process.
+TEST_WORKERS ?= auto
 HOST ?= 127.0.0.1
 # The first Python 3.11+ found on PATH builds the virtual environment.
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3 python; do \
@@ -37,7 +39,7 @@ test: $(STAMP)  ## set up, lint, type-check gateway/ and run the whole suite wit
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --cov --cov-report=term $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## lint and type-check only
 	$(BIN)/ruff check .

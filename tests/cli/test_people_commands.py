@@ -307,7 +307,8 @@ def test_the_demo_serves_a_gateway_itself_when_none_answers(tmp_path):
 def test_text_with_brackets_prints_as_it_is(gw):
     created = gw("projects", "create", "Courier [P] [/US1] edition", "--genre", "puzzle")
     assert created.exit_code == 0, created.output
-    assert "Courier [P] [/US1] edition" in gw("projects", "list").stdout
+    wide = {"COLUMNS": "200"}  # a narrower terminal wraps the name inside its cell
+    assert "Courier [P] [/US1] edition" in gw("projects", "list", env=wide).stdout
     refused = gw("projects", "show", "[/nope]")
     assert refused.exit_code == 1
     assert "[/nope]" in refused.stderr
