@@ -216,10 +216,16 @@ class BlobStore:
         if not self.blob_dir.is_dir():
             return
         for path in sorted(self.blob_dir.glob("*/*/*")):
-            if _DIGEST.match(path.name) and path.is_file():
+            if not _DIGEST.match(path.name):
+                continue
+            try:
+                info = path.stat(follow_symlinks=False)
+            except FileNotFoundError:  # removed since the listing (a deletion, another sweep)
+                continue
+            if stat.S_ISREG(info.st_mode):
                 yield Blob(
                     sha256=path.name,
-                    size_bytes=path.stat().st_size,
+                    size_bytes=info.st_size,
                     relative_path=self.relative_path_for(path.name),
                     path=path,
                 )
@@ -238,7 +244,7 @@ class BlobStore:
         path = self.path_for(sha256)
         try:
             fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
-        except FileNotFoundError:
+        except OSError:  # gone already, or not a file this store wrote (a symlink): not ours to remove
             return False
         try:
             try:
@@ -264,7 +270,7 @@ class BlobStore:
         for path in self.temp_dir.glob(f"{_TEMP_PREFIX}*{_TEMP_SUFFIX}"):
             try:
                 fd = os.open(path, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
-            except FileNotFoundError:  # another sweeper or the writer got there first
+            except OSError:  # another sweeper or the writer got there first, or a symlink: left alone
                 continue
             try:
                 try:

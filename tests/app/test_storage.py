@@ -452,6 +452,30 @@ def test_sweep_tolerates_a_file_vanishing_under_it(store, monkeypatch):
     assert store.sweep_temp(0) == 0
 
 
+def test_sweeps_leave_symlinks_alone_and_tolerate_blobs_vanishing(store, tmp_path, monkeypatch):
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"not the store's")
+    store.temp_dir.mkdir(parents=True)
+    (store.temp_dir / "ingest-link.part").symlink_to(outside)
+    blob = store.ingest_bytes(b"soon gone", max_bytes=100)
+    blob.release()
+    link = store.path_for("f" * 64)
+    link.parent.mkdir(parents=True)
+    link.symlink_to(outside)
+    real_stat = Path.stat
+
+    def vanished(self, *args, **kwargs):
+        if self.name == blob.sha256:
+            raise FileNotFoundError(self)
+        return real_stat(self, *args, **kwargs)
+
+    assert store.sweep_temp(0) == 0
+    assert store.collect("f" * 64, lambda: True) is False
+    monkeypatch.setattr(Path, "stat", vanished)
+    assert list(store.iter_blobs()) == []  # the vanished blob is skipped, the symlink is no blob
+    assert outside.read_bytes() == b"not the store's"
+
+
 def test_a_blob_is_pinned_from_its_first_byte_until_released(store):
     blob = store.ingest_bytes(b"a texture", max_bytes=100)
 
