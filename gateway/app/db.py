@@ -43,8 +43,10 @@ class JSONText(TypeDecorator[Any]):
     `ensure_ascii` write exactly the text each column held when it was written by hand, so databases from before
     read back and compare the same. None is SQL NULL; JSON `null` text (older rows) reads back as None.
 
-    The value is not tracked for changes inside it: assign a new value (`row.details = {**row.details, …}`),
-    never mutate the one read, or the change is not written.
+    Until it is read back, an attribute holds the value assigned, as it was given (dates are still dates):
+    `as_stored` gives the value as it will read back where that matters (an event published at commit).
+    Changes inside the value are not tracked: assign a new value (`row.details = {**row.details, …}`), never
+    mutate the one read, or the change is not written.
     """
 
     impl = AutoString
@@ -55,12 +57,17 @@ class JSONText(TypeDecorator[Any]):
         self.compact = compact
         self.ensure_ascii = ensure_ascii
 
-    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+    def process_bind_param(self, value: Any, dialect: Dialect | None) -> str | None:
         """The JSON text to store (None stays NULL)."""
         if value is None:
             return None
         separators = (",", ":") if self.compact else None
         return json.dumps(value, separators=separators, ensure_ascii=self.ensure_ascii, default=str)
+
+    def as_stored(self, value: Any) -> Any:
+        """The value as it will read back: a fresh copy, with what JSON lacks (dates, tuples) as JSON has it."""
+        text = self.process_bind_param(value, None)
+        return json.loads(text) if text is not None else None
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         """The stored JSON text as Python values."""
@@ -70,6 +77,9 @@ class JSONText(TypeDecorator[Any]):
         # A LIKE or equality against a string compares the text as stored, not a JSON-encoded string.
         return self.impl_instance.coerce_compared_value(op, value)
 
+
+# An event's payload: compact, ASCII (as the outbox wrote it by hand before).
+EVENT_DATA = JSONText(compact=True, ensure_ascii=True)
 
 # Ids clients hold in URLs are never handed out twice: on SQLite that takes AUTOINCREMENT (migration 007).
 NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
@@ -299,7 +309,7 @@ class EventDB(SQLModel, table=True):
     project_id: str = Field(description="Project ID")
     seq: int = Field(description="Per-project sequence number, gap-free")
     type: str = Field(description="e.g. plan.accepted")
-    data: dict[str, Any] = Field(sa_type=JSONText(compact=True, ensure_ascii=True), description="JSON payload")
+    data: dict[str, Any] = Field(sa_type=EVENT_DATA, description="JSON payload")
     actor: str | None = Field(default=None, description="Who caused it: user, ai, agent:<id>, system")
     correlation_id: str | None = Field(default=None, description="The request that caused it")
     created_at: datetime = Field(default_factory=utc_now, index=True, sa_column_kwargs=_server_default(func.now()))

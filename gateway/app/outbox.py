@@ -23,7 +23,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col
 
 from gateway.app.auth import principal as principals
-from gateway.app.db import EVENT_LISTENERS, EventDB, ProjectDB, utc_now
+from gateway.app.db import EVENT_DATA, EVENT_LISTENERS, EventDB, ProjectDB, utc_now
 from gateway.app.logging import get_logger
 
 log = get_logger(__name__)
@@ -184,7 +184,8 @@ def record(session: Session, *, project_id: str, type: str, data: dict[str, Any]
         project_id=project_id,
         seq=seq,
         type=type,
-        data=data,
+        # As a replay will read it (dates as text, a copy the caller cannot change): live and replayed events agree.
+        data=EVENT_DATA.as_stored(data),
         actor=actor,
         correlation_id=correlation_id.get(),
         created_at=utc_now(),

@@ -1,6 +1,7 @@
 """gateway/app/outbox.py: the outbox records with the change and releases only after the commit."""
 
 import threading
+from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import select
@@ -148,3 +149,15 @@ def test_a_deleted_project_leaves_its_last_event_at_a_fresh_position(db, publish
     created, context = published[-2:]
     assert [(e.type, e.seq) for e in (created, context)] == [("project.created", 5), ("context.updated", 6)]
     assert created.position > tombstone.position
+
+
+def test_a_live_event_shows_the_payload_a_replay_reads(db, project, published):
+    """The payload is taken as it will be stored: dates as text, tuples as lists, a copy the caller cannot change."""
+    data = {"at": datetime(2026, 12, 8, 1, 2, 3, tzinfo=UTC), "codes": ("T-001", "T-002")}
+    with db.get_session() as session:
+        outbox.record(session, project_id=project, type="project.updated", data=data)
+        data["codes"] = ()  # the caller reuses its dict
+        session.commit()
+    with db.read_session() as session:
+        (stored,) = session.exec(select(EventDB).where(EventDB.project_id == project)).all()
+    assert published[0].data == stored.data == {"at": "2026-12-08 01:02:03+00:00", "codes": ["T-001", "T-002"]}
