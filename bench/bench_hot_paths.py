@@ -335,13 +335,14 @@ def bench_transitions(server: Server, url: str, args: argparse.Namespace) -> Non
 
 def bench_growth(server: Server, args: argparse.Namespace) -> None:
     print("\ngrowth: one agent claims, starts and completes the first 30 tasks of a fresh plan; median latency (ms)")
-    print(f"  {'tasks':>6} {'claim':>8} {'start':>8} {'complete':>9}")
-    medians: dict[str, list[float]] = {"claim": [], "start": [], "complete": []}
+    print(f"  {'tasks':>6} {'claim':>8} {'start':>8} {'complete':>9} {'server ms CPU per transition':>30}")
+    medians: dict[str, list[float]] = {"claim": [], "start": [], "complete": [], "cpu": []}
     with httpx2.Client(base_url=server.url, timeout=120) as client:
         for size in args.sizes:
             project_id, _ = project_with_plan(client, size)
             base = f"{API}/projects/{project_id}/tasks"
             times: dict[str, list[float]] = {"claim": [], "start": [], "complete": []}
+            cpu_before = cpu_seconds(server.pid)
             for _ in range(30):
                 t0 = time.perf_counter()
                 task_id = check(client.post(f"{base}/next/claim", json={"agent_id": "solo"}), 200).json()["id"]
@@ -354,9 +355,10 @@ def bench_growth(server: Server, args: argparse.Namespace) -> None:
                 times["start"].append(t2 - t1)
                 times["complete"].append(t3 - t2)
             row = {k: statistics.median(v) * 1000 for k, v in times.items()}
+            row["cpu"] = (cpu_seconds(server.pid) - cpu_before) / 90 * 1000  # less noisy than latency on a busy box
             for k, v in row.items():
                 medians[k].append(v)
-            print(f"  {size:>6} {row['claim']:>8.2f} {row['start']:>8.2f} {row['complete']:>9.2f}")
+            print(f"  {size:>6} {row['claim']:>8.2f} {row['start']:>8.2f} {row['complete']:>9.2f} {row['cpu']:>30.2f}")
     for k, v in medians.items():
         print(f"  {k}: {growth(args.sizes, v)}")
     note(
@@ -364,6 +366,12 @@ def bench_growth(server: Server, args: argparse.Namespace) -> None:
         " -> ".join(f"{v:.1f}" for v in medians["complete"]) + " ms",
         "flat",
         f"x{medians['complete'][-1] / medians['complete'][0]:.2f}",
+    )
+    note(
+        f"CPU/transition, {args.sizes[0]} -> {args.sizes[-1]} tasks",
+        " -> ".join(f"{v:.1f}" for v in medians["cpu"]) + " ms",
+        "flat",
+        f"x{medians['cpu'][-1] / medians['cpu'][0]:.2f}",
     )
 
 
