@@ -172,21 +172,21 @@ def _decode(subject: Subject, pil_format: str, label: str) -> None:
             return
         with Image.open(subject.path, formats=[pil_format]) as image:
             subject.info["mode"] = image.mode
-            image.verify()  # structure and checksums (PNG CRCs)
-        with (
-            DECODES.slot(subject.limits.max_concurrent_decodes),
-            Image.open(subject.path, formats=[pil_format]) as image,
-        ):
+            subject.info["animated"] = bool(getattr(image, "is_animated", False))
             width, height = image.size
-            if pil_format == "PNG" and width * height > PNG_STREAM_PIXELS:
-                _png_stream_check(subject)  # every byte of the image data, without a pixel buffer
-                subject.info["decoded"] = "streamed"
-            else:
+            image.verify()  # structure and checksums (PNG CRCs)
+        if pil_format == "PNG" and width * height > PNG_STREAM_PIXELS:
+            _png_stream_check(subject)  # every byte of the image data, without a pixel buffer: no decode slot
+            subject.info["decoded"] = "streamed"
+        else:
+            with (
+                DECODES.slot(subject.limits.max_concurrent_decodes),
+                Image.open(subject.path, formats=[pil_format]) as image,
+            ):
                 if pil_format == "JPEG" and width * height > JPEG_DRAFT_PIXELS:
                     image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
                     subject.info["decoded_scale"] = f"{image.size[0]}x{image.size[1]}"
                 image.load()  # every pixel of the first frame: a truncated file fails here
-            subject.info["animated"] = bool(getattr(image, "is_animated", False))
     except Image.DecompressionBombError as exc:
         subject.fail("decompression_bomb", f"Refused as a decompression bomb: {exc}")
         return

@@ -176,6 +176,7 @@ BIG = 4096, 2048  # 8.4 MP: past PNG_STREAM_PIXELS
 def test_a_large_png_is_checked_as_a_stream_without_a_pixel_buffer(check, monkeypatch):
     decoded = []
     monkeypatch.setattr(images.Image.Image, "load", lambda self: decoded.append(self.size))
+    monkeypatch.setattr(images.DECODES, "slot", lambda limit: pytest.fail("a streamed check took a decode slot"))
 
     report = check("wide.png", png_from_rows(*BIG, ROW * BIG[1]))
 
