@@ -46,6 +46,7 @@ def served(tmp_path: Path):
     db = DatabaseManager(database_url)
     db.init_db()
     make_project(db, PROJECT)
+    make_project(db, "someone-elses")
     token = issue(db, "agent", "claude-1", projects=[PROJECT])
     settings = Settings(database_url=database_url, data_dir=tmp_path / "data", auth="required")
     with LiveServer(create_app(settings, db=db)) as live:
@@ -61,6 +62,9 @@ async def _claims_as_its_token(client: Client) -> None:
     other = await client.call_tool("project_status", {"project_id": "someone-elses"})
     assert other.is_error
     assert "forbidden" in other.content[0].text
+    # resources/list names the resources of its token's projects only, whichever transport it came in by.
+    listed = {str(r.uri) for r in (await client.list_resources()).resources}
+    assert listed == {f"gateway://projects/{PROJECT}/context", f"gateway://projects/{PROJECT}/plan"}
 
 
 async def test_the_http_configurations(served):
