@@ -16,11 +16,6 @@ from tests.llm_fixtures import create_project, wait_for_job
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def _data(result: Any) -> dict[str, Any]:
     return json.loads(result.content[0].text)
 

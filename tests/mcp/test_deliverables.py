@@ -15,11 +15,6 @@ AGENT = {"project_id": "sc", "agent_id": "a1"}
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def server(db, app):
     with db.get_session() as session:
         projects.create(session=session, data=ProjectCreate(id="sc", name="Star Courier", brief=BRIEF))

@@ -15,16 +15,6 @@ pytestmark = pytest.mark.anyio
 BRIEF = {"title": "Crate Logic", "genre": "puzzle", "engine": "phaser", "platforms": ["web"], "features": []}
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def server(db, app):
-    return build_server(db=db, store=app.state.store, settings=app.state.settings)
-
-
 def _nested_descriptions(schema: object) -> bool:
     """Whether a description sits inside a combinator, where many clients never look."""
     if isinstance(schema, dict):

@@ -11,7 +11,6 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
-from gateway.app.mcp.server import build_server
 from gateway.app.schemas.projects import ProjectCreate
 from gateway.app.services import plans, projects
 from tests import samples
@@ -21,22 +20,12 @@ BRIEF = {"title": "Crate Logic", "genre": "puzzle", "engine": "phaser", "platfor
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def project(db) -> str:
     with db.get_session() as session:
         projects.create(session=session, data=ProjectCreate(id="crates", name="Crate Logic", brief=BRIEF))
         plans.propose(session=session, project_id="crates")
         plans.accept(session=session, project_id="crates", version=1)
     return "crates"
-
-
-@pytest.fixture
-def server(db, app):
-    return build_server(db=db, store=app.state.store, settings=app.state.settings)
 
 
 def payload(result) -> dict:

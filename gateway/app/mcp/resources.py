@@ -85,25 +85,20 @@ def listing(deps: Deps) -> Callable[[Context], list[Resource]]:
     return concrete
 
 
+# What resources/list names of each project: (path, title, description); the plan once one is accepted.
+CONTEXT_RESOURCE = ("context", "global context", "The project's memory: the game, conventions, decisions, notes")
+PLAN_RESOURCE = ("plan", "accepted plan", "Milestones, and tasks in order with status and dependencies")
+
+
 def _of(project: ProjectDB) -> list[Resource]:
-    base = f"gateway://projects/{project.id}"
-    found = [
+    kinds = [CONTEXT_RESOURCE] if project.active_plan_id is None else [CONTEXT_RESOURCE, PLAN_RESOURCE]
+    return [
         Resource(
-            uri=f"{base}/context",
-            name=f"{project.id}/context",
-            title=f"{project.name}: global context",
-            description="The project's memory: the game, conventions, decisions, notes",
+            uri=f"gateway://projects/{project.id}/{path}",
+            name=f"{project.id}/{path}",
+            title=f"{project.name}: {title}",
+            description=description,
             mime_type="application/json",
         )
+        for path, title, description in kinds
     ]
-    if project.active_plan_id is not None:
-        found.append(
-            Resource(
-                uri=f"{base}/plan",
-                name=f"{project.id}/plan",
-                title=f"{project.name}: accepted plan",
-                description="Milestones, and tasks in order with status and dependencies",
-                mime_type="application/json",
-            )
-        )
-    return found
