@@ -9,10 +9,10 @@ from mcp import Client
 from gateway.app.auth.principal import Principal
 from gateway.app.mcp.server import build_server
 from gateway.app.schemas.projects import ProjectCreate
-from gateway.app.services import plans, projects
+from gateway.app.services import projects
+from tests.mcp.conftest import BRIEF
 
 pytestmark = pytest.mark.anyio
-BRIEF = {"title": "Crate Logic", "genre": "puzzle", "engine": "phaser", "platforms": ["web"], "features": []}
 
 
 def _nested_descriptions(schema: object) -> bool:
@@ -56,14 +56,11 @@ async def test_every_prompt_argument_has_a_description(server):
 
 
 @pytest.fixture
-def project(db) -> str:
-    with db.get_session() as session:
-        projects.create(session=session, data=ProjectCreate(id="crates", name="Crate Logic", brief=BRIEF))
-        plans.propose(session=session, project_id="crates")
-        plans.accept(session=session, project_id="crates", version=1)
+def sketch(db, project) -> str:
+    """A second project, beside `project`, still without an accepted plan."""
     with db.get_session() as session:
         projects.create(session=session, data=ProjectCreate(id="sketch", name="Sketch", brief=BRIEF))
-    return "crates"
+    return "sketch"
 
 
 async def test_every_tool_declares_an_output_schema_and_answers_in_it(server, project):
@@ -104,7 +101,7 @@ async def test_every_tool_declares_an_output_schema_and_answers_in_it(server, pr
     assert answered["claim_task"].structured_content["claimed"] is True
 
 
-async def test_resources_list_names_each_projects_context_and_accepted_plan(server, project):
+async def test_resources_list_names_each_projects_context_and_accepted_plan(server, sketch):
     async with Client(server) as client:
         listed = {str(r.uri): r for r in (await client.list_resources()).resources}
         templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
@@ -120,7 +117,7 @@ async def test_resources_list_names_each_projects_context_and_accepted_plan(serv
     assert "gateway://projects/{project_id}/tasks/{task}/context" in templates
 
 
-async def test_an_agent_token_lists_only_its_projects_resources(db, app, project):
+async def test_an_agent_token_lists_only_its_projects_resources(db, app, sketch):
     agent = Principal(kind="agent", name="a1", role="agent", id=1, token_id=1, projects=frozenset({"sketch"}))
     server = build_server(db=db, store=app.state.store, settings=app.state.settings, principal=agent)
     async with Client(server) as client:

@@ -11,21 +11,9 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
-from gateway.app.schemas.projects import ProjectCreate
-from gateway.app.services import plans, projects
 from tests import samples
 
 pytestmark = pytest.mark.anyio
-BRIEF = {"title": "Crate Logic", "genre": "puzzle", "engine": "phaser", "platforms": ["web"], "features": []}
-
-
-@pytest.fixture
-def project(db) -> str:
-    with db.get_session() as session:
-        projects.create(session=session, data=ProjectCreate(id="crates", name="Crate Logic", brief=BRIEF))
-        plans.propose(session=session, project_id="crates")
-        plans.accept(session=session, project_id="crates", version=1)
-    return "crates"
 
 
 def payload(result) -> dict:
