@@ -4,6 +4,7 @@ import json
 import threading
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlmodel import select
 
 from gateway.app import task_states
@@ -336,3 +337,34 @@ def test_long_summaries_never_make_completion_impossible(db, project):
         ]
     assert progress["done_count"] == len(plan_tasks(db)) == len(progress["done_codes"])
     assert all(len(item["summary"]) <= contexts.SUMMARY_CHARS for item in progress["done"])
+
+
+def test_a_claim_that_leaves_the_current_task_as_it_is_looks_nothing_up_plan_wide(db, project):
+    # Issue 15: the current task is the first ready one; taking another out of the ready set changes neither it
+    # nor the project's status, so neither the next-ready lookup nor the open-tasks check runs.
+    current_id = projects_current(db)
+    ready = [t for t in task_states.ready_tasks(plan_tasks(db)) if t.id != current_id]
+    if not ready:
+        pytest.skip("the template's plan starts with one ready task")
+    statements: list[str] = []
+
+    def on_statement(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    sa_event.listen(db.engine, "before_cursor_execute", on_statement)
+    try:
+        with db.get_session() as session:
+            task_execution.claim(session=session, project_id=project, task_id=ready[0].id, agent_id="a1")
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", on_statement)
+    assert not [s for s in statements if "ORDER BY tasks.idx" in s or "NOT IN" in s]
+    assert projects_current(db) == current_id
+    # Claiming the current task does move it, to the next ready one.
+    with db.get_session() as session:
+        task_execution.claim(session=session, project_id=project, task_id=current_id, agent_id="a2")
+    assert projects_current(db) not in (current_id, ready[0].id)
+
+
+def projects_current(db, project_id="pz") -> int | None:
+    with db.read_session() as session:
+        return session.get(ProjectDB, project_id).current_task_id
