@@ -5,7 +5,7 @@ REST (`GET …/tasks/{id}/briefing`) and MCP (`get_task`, `claim_task`) give the
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, bindparam, or_
 from sqlmodel import Session, col, select
 
 from gateway.app import task_states
@@ -115,12 +115,18 @@ def milestone_progress(milestones: list[dict[str, Any]], plan_tasks: list[TaskDB
     return out
 
 
+# Built once: a briefing needs a few columns of the project and of the plan, not their models.
+_PROJECT = select(ProjectDB.id, ProjectDB.name, ProjectDB.status).where(ProjectDB.id == bindparam("project_id"))
+_PLAN_MILESTONES = select(TaskPlanDB.milestones).where(TaskPlanDB.id == bindparam("plan_id"))
+
+
 def _milestone(session: Session, task: TaskDB) -> dict[str, Any] | None:
     """The milestone the task belongs to, with its goal (None for plans without milestones)."""
     if task.milestone is None or task.plan_id is None:
         return None
-    plan = session.get(TaskPlanDB, task.plan_id)
-    found = next((m for m in plans.milestones_of(plan) if m["key"] == task.milestone), None) if plan else None
+    # The milestones column only, by a statement built once (not the plan as a model).
+    plan = session.connection().execute(_PLAN_MILESTONES, {"plan_id": task.plan_id}).first()
+    found = next((m for m in plans.milestones_of(plan) if m["key"] == task.milestone), None) if plan else None  # type: ignore[arg-type]  # a row with the plan's milestones column
     return found or {"key": task.milestone, "title": task.milestone, "goal": None}
 
 
@@ -131,7 +137,8 @@ def briefing(session: Session, *, project_id: str, task: TaskDB) -> dict[str, An
     what was added to it by hand appears under `context.task`. Game, conventions, constraints and glossary come
     once, from the global context.
     """
-    project = projects.get(session=session, project_id=project_id)
+    row = session.connection().execute(_PROJECT, {"project_id": project_id}).first()
+    project = row if row is not None else projects.get(session=session, project_id=project_id)  # (NotFound)
     dependencies = task_views.dependencies_of(session, task)
     depends_on = [d.code for d in dependencies]
     artifacts = artifact_service.by_task(session, [task.id, *(d.id for d in dependencies)])  # type: ignore[list-item]  # ids of stored rows are set (SQLModel types them Optional)
