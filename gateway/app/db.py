@@ -461,7 +461,9 @@ def make_engine(
     url = make_url(database_url)
     pool = {"pool_size": pool_size, "max_overflow": 10}
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True, **pool)
+        engine = create_engine(url, echo=echo, pool_pre_ping=True, **pool)
+        _refuse_nul_characters(engine)
+        return engine
     _ensure_sqlite_directory(url)
     if url.database in (None, "", ":memory:"):
         pool = {}  # one shared in-memory database: SQLAlchemy's own pool for it
@@ -482,7 +484,38 @@ def make_engine(
         cursor.close()
 
     _queue_writers(engine, busy_timeout_ms / 1000)
+    _refuse_nul_characters(engine)
     return engine
+
+
+def _holds_nul(parameters: Any) -> bool:
+    if isinstance(parameters, str):
+        return "\x00" in parameters
+    if isinstance(parameters, dict):
+        return any(_holds_nul(value) for value in parameters.values())
+    if isinstance(parameters, list | tuple):
+        return any(_holds_nul(value) for value in parameters)
+    return False
+
+
+def _refuse_nul_characters(engine: Engine) -> None:
+    """Text holding a NUL character is refused before any statement carries it, on both databases.
+
+    PostgreSQL cannot store one in a text column (the driver fails, and the request with it); SQLite stores it,
+    and C readers of the file stop at it. One rule at the one place every door's writes and lookups pass:
+    an InvalidInput (422, or an MCP tool error), in the statement's transaction, which then rolls back whole.
+    JSON columns are unaffected: their text escapes the character (`\\u0000`).
+    """
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _check(_connection: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _many: Any) -> None:
+        if _holds_nul(parameters):
+            from gateway.app.errors import InvalidInput  # errors has no dependencies; imported here to stay so
+
+            raise InvalidInput(
+                "Text cannot contain the NUL character (\\u0000); remove it and send the request again.",
+                errors=[{"loc": [], "msg": "contains a NUL character (\\u0000)", "type": "nul_character"}],
+            )
 
 
 def _queue_writers(engine: Engine, wait_s: float) -> None:

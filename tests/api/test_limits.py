@@ -134,3 +134,38 @@ def test_an_overflow_no_bound_caught_is_still_a_422(app):
         answer = client.get("/overflow")
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["type"] == "int_range"
+
+
+NUL_REQUESTS = [
+    ("POST", "/api/v1/projects", {"json": {"id": "nul", "name": "a\u0000b"}}),
+    ("PATCH", "/api/v1/projects/p", {"json": {"name": "a\u0000b"}}),
+    ("POST", "/api/v1/projects/p/tasks", {"json": {"title": "Jump\u0000"}}),
+    ("GET", "/api/v1/projects/p/tasks", {"params": {"status": "pending\u0000"}}),
+    ("GET", "/api/v1/projects/a%00b", {}),
+    ("PATCH", "/api/v1/projects/p", {"json": {"description": "rooftops\u0000"}}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "extra"), NUL_REQUESTS)
+def test_text_with_a_nul_character_is_a_422_that_changes_nothing(client, method, path, extra):
+    """PostgreSQL cannot store U+0000 in text (it was a 500 there); both databases refuse it the same way."""
+    assert client.post("/api/v1/projects", json={"id": "p", "name": "P"}).status_code == 201
+    head = client.get("/api/v1/events").json()["head"]
+    response = client.request(method, path, **extra)
+    assert response.status_code == 422, response.text
+    assert "NUL" in response.json()["detail"]
+    assert client.get("/api/v1/events").json()["head"] == head
+    assert client.get("/api/v1/projects/p").json()["name"] == "P"
+
+
+def test_json_content_may_carry_a_nul_character_and_reads_it_back(client):
+    """Contexts are JSON: their stored text escapes the character, so it is kept, not refused."""
+    assert client.post("/api/v1/projects", json={"id": "p", "name": "P"}).status_code == 201
+    current = client.get("/api/v1/projects/p/context")
+    patched = client.patch(
+        "/api/v1/projects/p/context",
+        json={"notes": "a\u0000b"},
+        headers={"If-Match": current.headers["etag"], "Content-Type": "application/merge-patch+json"},
+    )
+    assert patched.status_code == 200, patched.text
+    assert client.get("/api/v1/projects/p/context").json()["content"]["notes"] == "a\u0000b"

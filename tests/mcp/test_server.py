@@ -10,7 +10,9 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.shared.exceptions import MCPError
+from sqlmodel import select
 
+from gateway.app.db import TaskDB
 from tests import samples
 
 pytestmark = pytest.mark.anyio
@@ -347,3 +349,19 @@ async def test_agents_append_decisions_without_losing_each_others(server, projec
             assert not written.is_error, written.content[0].text
     decisions = client.get("/api/v1/projects/crates/context").json()["content"]["decisions"]
     assert [d["what"] for d in decisions[-2:]] == ["Crates snap to a 32 px grid", "Undo is unlimited"]
+
+
+async def test_an_argument_with_a_nul_character_is_a_tool_error_that_changes_nothing(server, project, db):
+    async with Client(server) as agent:
+        claimed = payload(await agent.call_tool("claim_task", {"project_id": "crates", "agent_id": "a1"}))
+        code = claimed["briefing"]["task"]["code"]
+        refused = await agent.call_tool(
+            "block_task", {"project_id": "crates", "agent_id": "a1", "task": code, "reason": "no engine\u0000"}
+        )
+        assert refused.is_error
+        assert "NUL" in refused.content[0].text
+        odd = await agent.call_tool("get_task", {"project_id": "crates\u0000", "task": "T-001"})
+        assert odd.is_error
+        assert "NUL" in odd.content[0].text
+    with db.read_session() as session:
+        assert session.exec(select(TaskDB.status).where(TaskDB.code == code)).one() == "in_progress"

@@ -27,8 +27,10 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Chromium for one test module. Not for the session: Playwright's sync API keeps an event loop of its own
+    while it runs, which the async tests that a pytest-xdist worker may run next would find in the way."""
     path = chromium_path()
     reason = "no Chromium found (/usr/bin/chromium): `apt-get install -y chromium` to run the browser tests"
     if path is None:
