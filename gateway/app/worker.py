@@ -184,12 +184,6 @@ class JobWorker:
             return await memory.run_memory_job(
                 self.db, job, settings=self.settings, worker=self.name, progress=progress
             )
-        if job.kind == "memory":
-            from gateway.app.services import memory
-
-            return await memory.run_memory_job(
-                self.db, job, settings=self.settings, worker=self.name, progress=progress
-            )
         raise ValueError(f"unknown job kind {job.kind!r}")
 
     # --- Small transactions (run in worker threads) ---------------------------------------------------
