@@ -94,6 +94,12 @@ class PreconditionRequired(DomainError):
     status, slug, title = 428, "precondition-required", "Precondition required"
 
 
+class RangeNotSatisfiable(DomainError):
+    """The `Range` asked of a download is malformed or lies past the end of the file; `size` is the file's size."""
+
+    status, slug, title = 416, "range-not-satisfiable", "Range not satisfiable"
+
+
 class PayloadTooLarge(DomainError):
     """The body or a file is larger than the configured limit."""
 

@@ -282,3 +282,17 @@ def test_the_image_limits_are_settings_that_reach_every_door(settings, db):
     for artifact in (uploaded, registered, revalidated):
         assert artifact["validation_status"] == "invalid"
         assert "96x64 is 6144 pixels, more than 6143" in artifact["validation_report"]["errors"][0]
+
+
+def test_a_range_the_file_cannot_answer_is_a_416_problem(client, project):
+    """Part of a file on request (206); a range past its end, or a malformed one, is a problem, not plain text."""
+    data = samples.png()
+    artifact = upload(client, "level.png", data).json()
+    url = f"/api/v1/projects/p/artifacts/{artifact['id']}/content"
+    part = client.get(url, headers={"Range": "bytes=0-7"})
+    assert (part.status_code, part.content) == (206, data[:8])
+    for wanted in (f"bytes={len(data)}-", "pages=1-2"):
+        refused = client.get(url, headers={"Range": wanted})
+        assert refused.status_code == 416, wanted
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["size"] == len(data)

@@ -212,3 +212,22 @@ def test_automatic_updates_are_written_by_the_system(client, project):
     task_context = client.get(f"/api/v1/projects/p/tasks/{task['id']}/context").json()
     assert task_context["created_by"] == "system"
     assert set(task_context["content"]) == {"task", "decisions", "dependencies"}  # nothing copied from global
+
+
+def test_if_match_and_the_body_are_documented_as_what_is_accepted(client):
+    """Issue 11: `If-Match: null` and a `null` body were schema-valid yet refused; the schema now says what is."""
+    client.post("/api/v1/projects", json={"id": "doc", "name": "Doc"})
+    path = "/api/v1/projects/doc/context"
+    operation = client.get("/openapi.json").json()["paths"]["/api/v1/projects/{project_id}/context"]["put"]
+    (if_match,) = [p for p in operation["parameters"] if p["name"] == "If-Match"]
+    assert "pattern" in str(if_match["schema"])
+    assert client.put(path, json={"a": 1}, headers={"If-Match": "null"}).status_code == 422
+    assert (
+        client.put(path, content=b"null", headers={"If-Match": '"1"', "Content-Type": "application/json"}).status_code
+        == 422
+    )
+    content = client.get(path).json()["content"]
+    assert client.put(path, json=content | {"notes": ["kept"]}, headers={"If-Match": 'W/"1"'}).status_code == 200
+    assert client.get(path).json()["content"]["notes"] == ["kept"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert "GlobalContext" in str(body)

@@ -123,6 +123,24 @@ def test_integers_past_64_bits_are_a_422_not_a_500(client, method, path, body):
     assert client.get(f"{API}/projects/p/artifacts").json()["items"] == []
 
 
+INT32_PAST = 2**31  # one past PostgreSQL's INTEGER, what the id columns are there (these were 500s on it)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", f"/projects/p/tasks/{INT32_PAST}", None),
+        ("GET", f"/projects/p/context/versions/{INT32_PAST}", None),
+        ("POST", "/projects/p/artifacts", {"name": "n.md", "path": "n.md", "size_bytes": INT32_PAST}),
+    ],
+)
+def test_integers_past_what_every_database_stores_are_a_422(client, method, path, body):
+    client.post(f"{API}/projects", json={"id": "p", "name": "P"}).raise_for_status()
+    answer = client.request(method, API + path, json=body)
+    assert answer.status_code == 422, answer.text
+    assert client.get(f"{API}/projects/p/tasks", params={"cursor": str(INT32_PAST)}).status_code == 200
+
+
 def test_an_overflow_no_bound_caught_is_still_a_422(app):
     from tests.conftest import LocalClient
 

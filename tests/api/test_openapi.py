@@ -80,5 +80,37 @@ def test_every_operation_documents_the_answers_of_the_layers_around_it():
 
 def test_fields_that_refuse_null_are_not_documented_as_nullable():
     schemas = _schema()["components"]["schemas"]
-    for model, field in [("ProjectUpdate", "name"), ("ProjectUpdate", "brief"), ("TaskUpdate", "priority")]:
+    fields = [("ProjectUpdate", "name"), ("ProjectUpdate", "brief"), ("TaskUpdate", "priority")]
+    for model, field in [*fields, ("TaskChanges", "milestone"), ("TaskChanges", "estimates")]:
         assert "anyOf" not in schemas[model]["properties"][field], f"{model}.{field} is documented as nullable"
+
+
+def _walk(node: object):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def test_integer_bounds_are_exact_for_every_json_reader():
+    """Issue 11: "at most 2^63-1" is read as a double by validators, which then let 2^63-1+1 through (refused by
+    the app); PostgreSQL's INTEGER ids stop at 2^31-1. Every bound is within it, and every integer in a path has one."""
+    document = _schema()
+    for schema in _walk(document):
+        for key in ("maximum", "exclusiveMaximum"):
+            if key in schema:
+                assert schema[key] <= 2**31 - 1, schema
+    for path, item in document["paths"].items():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path" and parameter["schema"].get("type") == "integer":
+                    assert "maximum" in parameter["schema"], f"{path}: {parameter['name']} is unbounded"
+
+
+def test_a_plan_edit_names_exactly_one_of_plan_and_edits():
+    schema = _schema()["components"]["schemas"]["EditRequest"]
+    assert schema["oneOf"] == [{"required": ["plan"]}, {"required": ["edits"]}]
+    assert all("anyOf" not in schema["properties"][name] for name in ("plan", "edits"))

@@ -1,5 +1,7 @@
 """/api/v1/projects through the app."""
 
+import re
+
 import pytest
 
 PROBLEM = "application/problem+json"
@@ -140,6 +142,27 @@ def test_list_filters_by_status_and_rejects_bad_parameters(client):
         response = client.get("/api/v1/projects", params={"cursor": cursor})
         assert response.status_code == 422
         assert response.json()["errors"][0]["loc"] == ["query", "cursor"]
+
+
+def test_every_cursor_of_the_documented_pattern_names_a_position(client):
+    """Issue 11: schema-valid cursors were refused. Any cursor the pattern admits is a position; past the end, the
+    page after it is empty (ids beyond what a database stores included)."""
+    create(client, id="p")
+    document = client.get("/openapi.json").json()["paths"]
+    pages = {
+        "/api/v1/projects": "2461382.5~zzz",
+        "/api/v1/projects/{project_id}/tasks": "9999999999999999999",  # past 2^63-1
+        "/api/v1/projects/{project_id}/artifacts": "0",
+        "/api/v1/projects/{project_id}/jobs": "99999999999999999~\u00e9t\u00e9",
+        "/api/v1/projects/{project_id}/context/versions": "1",
+    }
+    for path, cursor in pages.items():
+        (parameter,) = [p for p in document[path]["get"]["parameters"] if p["name"] == "cursor"]
+        assert re.match(parameter["schema"]["anyOf"][0]["pattern"], cursor), path
+        response = client.get(path.replace("{project_id}", "p"), params={"cursor": cursor})
+        assert response.status_code == 200, (path, response.text)
+    assert client.get("/api/v1/projects", params={"cursor": "2461382.5~zzz"}).json()["items"] == []
+    assert client.get("/api/v1/projects", params={"cursor": "9~a~b"}).status_code == 422  # not of the pattern
 
 
 def test_delete_removes_what_belongs_to_the_project(client):

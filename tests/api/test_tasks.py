@@ -55,7 +55,8 @@ def test_unknown_project_is_404(client):
         {"title": "T", "priority": 6},
         {"title": "T", "status": "done"},
         {"title": "T", "priority": "5"},  # a string is no integer (issue 11: values were coerced)
-        {"title": "T", "priority": 5.0},
+        {"title": "T", "priority": True},
+        {"title": "T", "priority": 4.5},
     ],
 )
 def test_invalid_tasks_are_refused(client, project, body):

@@ -162,7 +162,7 @@ def test_a_draft_round_trips_through_details(plan: PlanDraft) -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("idx", "0"), ("priority", "3"), ("priority", 3.0), ("estimates", {"story_points": "5"})]
+    ("field", "value"), [("idx", "0"), ("priority", "3"), ("priority", True), ("estimates", {"story_points": "5"})]
 )
 def test_numbers_in_a_draft_are_taken_as_sent(plan: PlanDraft, field: str, value: object) -> None:
     """Issue 11: `task.idx` and other values were coerced ("3" became 3); a draft says exactly what it means."""
@@ -171,3 +171,17 @@ def test_numbers_in_a_draft_are_taken_as_sent(plan: PlanDraft, field: str, value
     task[field] = {**task[field], **value} if isinstance(value, dict) else value
     with pytest.raises(ValidationError):
         PlanDraft.model_validate(data)
+
+
+def test_a_json_integer_may_be_written_with_a_zero_fraction(plan: PlanDraft) -> None:
+    """JSON Schema's integer: 3.0 is one (the documented schema admits it), "3" and true are not."""
+    data = plan.model_dump(mode="json")
+    data["tasks"][0]["priority"] = 3.0
+    assert PlanDraft.model_validate(data).tasks[0].priority == 3
+
+
+@pytest.mark.parametrize("field", ["acceptance_criteria", "deliverables", "dependencies", "mcp_tools"])
+def test_a_null_list_in_task_changes_is_refused_not_a_crash(field: str) -> None:
+    """Issue 11: a bound on `list | null` was checked against the null itself (TypeError: a 500)."""
+    with pytest.raises(ValidationError):
+        TaskChanges.model_validate({field: None})

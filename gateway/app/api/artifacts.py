@@ -4,7 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import FileResponse
+from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 
+from gateway.app import errors
 from gateway.app.api.deps import DEFAULT_LIMIT, Cursor, DbDep, Limit, ReadSessionDep, SessionDep, StoreDep
 from gateway.app.api.multipart import MultipartFile
 from gateway.app.api.problems import problems
@@ -19,12 +21,12 @@ from gateway.app.schemas.artifacts import (
     ValidationStatus,
     WorkspaceFile,
 )
-from gateway.app.schemas.common import DB_INT_MAX
+from gateway.app.schemas.common import API_INT_MAX
 from gateway.app.services import artifacts
 from gateway.app.storage import content_disposition
 
 router = APIRouter(prefix="/projects/{project_id}/artifacts", tags=["artifacts"], route_class=DocumentedRoute)
-ArtifactId = Annotated[int, Path(description="The artifact's id", ge=1, le=DB_INT_MAX)]
+ArtifactId = Annotated[int, Path(description="The artifact's id", ge=1, le=API_INT_MAX)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ArtifactRead, responses=problems(404, 413, 422))
@@ -43,7 +45,7 @@ def list_artifacts(
     session: ReadSessionDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-    task_id: Annotated[int | None, Query(ge=1, le=DB_INT_MAX, description="Only artifacts of this task")] = None,
+    task_id: Annotated[int | None, Query(ge=1, le=API_INT_MAX, description="Only artifacts of this task")] = None,
     category: Annotated[Category | None, Query(description="Only artifacts of this category")] = None,
     validation_status: Annotated[ValidationStatus | None, Query(description="Only in this state")] = None,
 ) -> ArtifactPage:
@@ -109,7 +111,7 @@ async def upload_artifact(
     response: Response,
     db: DbDep,
     store: StoreDep,
-    task_id: Annotated[int | None, Query(ge=1, le=DB_INT_MAX, description="The task the file is for")] = None,
+    task_id: Annotated[int | None, Query(ge=1, le=API_INT_MAX, description="The task the file is for")] = None,
     category: Annotated[Category | None, Query(description="Inferred from the file when left out")] = None,
     path: Annotated[str | None, Query(max_length=1024, description="Where it belongs in the project")] = None,
 ) -> ArtifactRead:
@@ -159,16 +161,29 @@ def register_workspace_artifact(
     return ArtifactRead.model_validate(artifact)
 
 
+ANY_BYTES = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+RANGE = {"description": "Bytes wanted (RFC 9110), e.g. `bytes=0-1023`; 206 answers them", "schema": {"type": "string"}}
+
+
 @router.get(
     "/{artifact_id}/content",
     response_class=FileResponse,
-    responses={200: {"description": "The file's bytes", "content": {"application/octet-stream": {}}}, **problems(404)},
+    responses={
+        200: {"description": "The file's bytes, as its recorded content type", "content": ANY_BYTES},
+        206: {
+            "description": "The bytes a `Range` asked for (several ranges: multipart/byteranges)",
+            "content": ANY_BYTES,
+        },
+        **problems(404, 416),
+    },
+    openapi_extra={"parameters": [{"name": "Range", "in": "header", "required": False, "schema": RANGE["schema"]}]},
 )
 def download_artifact(
-    project_id: ProjectId, artifact_id: ArtifactId, session: ReadSessionDep, store: StoreDep
+    project_id: ProjectId, artifact_id: ArtifactId, session: ReadSessionDep, store: StoreDep, request: Request
 ) -> FileResponse:
-    """Download an artifact's file, with its content type and a safe file name."""
+    """Download an artifact's file, with its content type and a safe file name (`Range` for part of it)."""
     artifact, path = artifacts.content(session=session, store=store, project_id=project_id, artifact_id=artifact_id)
+    _check_range(request.headers.get("range"), request.headers.get("if-range"), path.stat().st_size)
     return FileResponse(
         path,
         media_type=artifact.mime_type or "application/octet-stream",
@@ -178,6 +193,20 @@ def download_artifact(
             "ETag": f'"{artifact.sha256}"',
         },
     )
+
+
+def _check_range(wanted: str | None, if_range: str | None, size: int) -> None:
+    """A `Range` the file cannot answer is a 416 problem (Starlette would answer it in plain text, and a malformed
+    one a plain-text 400). With `If-Range` the range may be ignored instead, as Starlette decides."""
+    if wanted is None or if_range is not None:
+        return
+    try:
+        FileResponse._parse_range_header(wanted, size)  # the parser FileResponse itself applies next
+    except (MalformedRangeHeader, RangeNotSatisfiable) as exc:
+        raise errors.RangeNotSatisfiable(
+            f"Range {wanted[:100]!r} does not fit a file of {size} bytes (e.g. `bytes=0-{max(size - 1, 0)}`).",
+            size=size,
+        ) from exc
 
 
 @router.post("/{artifact_id}/validate", response_model=ArtifactRead, responses=problems(404, 409))

@@ -26,6 +26,7 @@ from gateway.app.schemas.auth import (
     TokenIssued,
     TokenRead,
 )
+from gateway.app.schemas.common import API_INT_MAX
 from gateway.app.services import projects
 
 router = APIRouter(tags=["identities"], route_class=DocumentedRoute)
@@ -101,7 +102,7 @@ def delete_session(response: Response) -> None:
 
 # --- Administration ---------------------------------------------------------------------------------------
 
-TokenId = Annotated[int, Path(ge=1, description="The token's id")]
+TokenId = Annotated[int, Path(ge=1, le=API_INT_MAX, description="The token's id")]
 
 
 @router.get("/admin/tokens", response_model=list[TokenRead], responses=problems(401, 403))

@@ -4,6 +4,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Path, Query, Response
+from pydantic import BaseModel
 
 from gateway.app.api.deps import DEFAULT_LIMIT, CallerDep, Cursor, Limit, ReadSessionDep, SessionDep, authorship
 from gateway.app.api.problems import problems
@@ -12,7 +13,7 @@ from gateway.app.api.routing import DocumentedRoute
 from gateway.app.api.tasks import TaskId
 from gateway.app.db import ContextDB
 from gateway.app.errors import InvalidInput
-from gateway.app.schemas.common import DB_INT_MAX
+from gateway.app.schemas.common import API_INT_MAX
 from gateway.app.schemas.contexts import (
     CONTEXT_SHAPE,
     GLOBAL_CONTEXT_EXAMPLE,
@@ -21,18 +22,24 @@ from gateway.app.schemas.contexts import (
     ContextHistory,
     ContextVersionRead,
     ContextVersionSummary,
+    GlobalContext,
+    TaskContext,
 )
 from gateway.app.services import contexts
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["contexts"], route_class=DocumentedRoute)
 
-Version = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="Version number within this context")]
+Version = Annotated[int, Path(ge=1, le=API_INT_MAX, description="Version number within this context")]
+# One version's ETag, strong or weak: the pattern is the whole rule (any other If-Match is a 422 before anything).
+ETAG_PATTERN = r'^(W/)?"[0-9]{1,15}"$'
 IfMatch = Annotated[
     str | None,
     Header(
         alias="If-Match",
         description='The version your edit is based on, as its ETag (`"3"`). Required once a version exists '
         "(428 without it, 412 when it is no longer the active version); a JSON Patch of appends only needs none.",
+        pattern=ETAG_PATTERN,
+        examples=['"3"'],
     ),
 ]
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
@@ -53,6 +60,11 @@ PATCH_BODY = Body(
     media_type="application/merge-patch+json",
 )
 EDIT_PROBLEMS = problems(404, 412, 413, 422, 428)
+
+
+def as_sent(content: BaseModel) -> dict[str, Any]:
+    """The content as the client wrote it (the model documents and checks the shape; defaults are not added)."""
+    return content.model_dump(mode="json", exclude_unset=True)
 
 
 def expected_version(if_match: str | None) -> int | None:
@@ -104,8 +116,8 @@ def _diff(changes: list[dict[str, Any]], from_version: int, to_version: int) -> 
     )
 
 
-FromVersion = Annotated[int, Query(alias="from", ge=1, le=DB_INT_MAX, description="The older version")]
-ToVersion = Annotated[int, Query(alias="to", ge=1, le=DB_INT_MAX, description="The newer version")]
+FromVersion = Annotated[int, Query(alias="from", ge=1, le=API_INT_MAX, description="The older version")]
+ToVersion = Annotated[int, Query(alias="to", ge=1, le=API_INT_MAX, description="The newer version")]
 
 
 # --- The project's global context ---------------------------------------------------------------------
@@ -123,7 +135,7 @@ def replace_context(
     session: SessionDep,
     caller: CallerDep,
     response: Response,
-    content: Annotated[Any, CONTENT_BODY],
+    content: Annotated[GlobalContext, CONTENT_BODY],
     if_match: IfMatch = None,
 ) -> ContextVersionRead:
     """Replace the global context with a new version (If-Match required).
@@ -133,7 +145,7 @@ def replace_context(
     row = contexts.replace(
         session=session,
         project_id=project_id,
-        content=content,
+        content=as_sent(content),
         expected_version=expected_version(if_match),
         **authorship(caller),
     )
@@ -146,7 +158,7 @@ def patch_context(
     session: SessionDep,
     caller: CallerDep,
     response: Response,
-    patch: Annotated[Any, PATCH_BODY],
+    patch: Annotated[dict[str, Any] | list[dict[str, Any]], PATCH_BODY],
     if_match: IfMatch = None,
 ) -> ContextVersionRead:
     """Patch the global context into a new version: JSON Merge Patch, or JSON Patch (appends need no If-Match)."""
@@ -207,7 +219,7 @@ def replace_task_context(
     session: SessionDep,
     caller: CallerDep,
     response: Response,
-    content: Annotated[Any, CONTENT_BODY],
+    content: Annotated[TaskContext, CONTENT_BODY],
     if_match: IfMatch = None,
 ) -> ContextVersionRead:
     """Replace a task's context with a new version (If-Match required once one exists)."""
@@ -215,7 +227,7 @@ def replace_task_context(
         session=session,
         project_id=project_id,
         task_id=task_id,
-        content=content,
+        content=as_sent(content),
         expected_version=expected_version(if_match),
         **authorship(caller),
     )
@@ -229,7 +241,7 @@ def patch_task_context(
     session: SessionDep,
     caller: CallerDep,
     response: Response,
-    patch: Annotated[Any, PATCH_BODY],
+    patch: Annotated[dict[str, Any] | list[dict[str, Any]], PATCH_BODY],
     if_match: IfMatch = None,
 ) -> ContextVersionRead:
     """Patch a task's context into a new version: JSON Merge Patch, or JSON Patch (appends need no If-Match)."""

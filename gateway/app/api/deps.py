@@ -18,6 +18,7 @@ from gateway.app.auth.principal import Principal
 from gateway.app.config import Settings
 from gateway.app.db import DatabaseManager
 from gateway.app.errors import Unauthorized
+from gateway.app.schemas.common import ID_CURSOR, KEY_CURSOR, TIME_CURSOR
 from gateway.app.services.common import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from gateway.app.storage import BlobStore
 
@@ -75,7 +76,10 @@ StoreDep = Annotated[BlobStore, Depends(get_store)]
 SessionDep = Annotated[Session, Depends(_session)]
 ReadSessionDep = Annotated[Session, Depends(_read_session)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page", max_length=512)]
+_CURSOR_HELP = "`next_cursor` of the previous page (any cursor of this pattern names a position)"
+Cursor = Annotated[str | None, Query(description=_CURSOR_HELP, max_length=512, pattern=ID_CURSOR)]
+KeyCursor = Annotated[str | None, Query(description=_CURSOR_HELP, max_length=512, pattern=KEY_CURSOR)]
+TimeCursor = Annotated[str | None, Query(description=_CURSOR_HELP, max_length=512, pattern=TIME_CURSOR)]
 DEFAULT_LIMIT = DEFAULT_PAGE_SIZE
 
 

@@ -22,7 +22,7 @@ from gateway.app.db import DatabaseManager
 from gateway.app.errors import DomainError, HistoryGone, InvalidInput, NotFound
 from gateway.app.logging import get_logger
 from gateway.app.outbox import CloseCode, EventRead
-from gateway.app.schemas.common import DB_INT_MAX, OutputModel
+from gateway.app.schemas.common import API_INT_MAX, OutputModel
 from gateway.app.services import event_log
 from gateway.app.services.event_streams import ALL, Ending, EventHub, Subscription, control
 
@@ -31,7 +31,9 @@ log = get_logger(__name__)
 
 After = Annotated[
     int | None,
-    Query(ge=0, le=DB_INT_MAX, description="Return the events after this cursor (default: from the oldest kept event)"),
+    Query(
+        ge=0, le=API_INT_MAX, description="Return the events after this cursor (default: from the oldest kept event)"
+    ),
 ]
 _EXAMPLE_EVENT = EventRead.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]  # pydantic types json_schema_extra loosely; this model's examples are a literal list
 
@@ -87,7 +89,7 @@ async def all_events_ws(websocket: WebSocket) -> None:
 def _parse_after(raw: str | None) -> int | None:
     if raw is None:  # left out: from now; `after=` (empty) names no position and is refused like any bad value
         return None
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18 or int(raw) > API_INT_MAX:
         raise InvalidInput(f"`after` must be a non-negative integer, not {raw[:40]!r}.")
     return int(raw)
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from gateway.app.api.deps import DEFAULT_LIMIT, Cursor, Limit, ReadSessionDep, SessionDep
+from gateway.app.api.deps import DEFAULT_LIMIT, Limit, ReadSessionDep, SessionDep, TimeCursor
 from gateway.app.api.problems import problems
 from gateway.app.api.projects import ProjectId
 from gateway.app.api.routing import DocumentedRoute
@@ -26,7 +26,7 @@ def list_jobs(
     project_id: ProjectId,
     session: ReadSessionDep,
     limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
+    cursor: TimeCursor = None,
     status: Annotated[JobStatus | None, Query(description="Only jobs with this status")] = None,
 ) -> JobPage:
     """List a project's jobs, newest first."""

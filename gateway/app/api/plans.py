@@ -13,7 +13,7 @@ from gateway.app.api.projects import ProjectId
 from gateway.app.api.routing import DocumentedRoute
 from gateway.app.db import JobDB, TaskPlanDB
 from gateway.app.planner import Feedback
-from gateway.app.schemas.common import DB_INT_MAX
+from gateway.app.schemas.common import API_INT_MAX
 from gateway.app.schemas.jobs import JobRead
 from gateway.app.schemas.plans import (
     EditRequest,
@@ -29,13 +29,14 @@ from gateway.app.schemas.tasks import TaskRead
 from gateway.app.services import jobs, planning, plans
 
 router = APIRouter(prefix="/projects/{project_id}/plans", tags=["plans"], route_class=DocumentedRoute)
-Version = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="The plan's version number within the project")]
+Version = Annotated[int, Path(ge=1, le=API_INT_MAX, description="The plan's version number within the project")]
 WRITE_PROBLEMS = problems(404, 409, 413, 422)
 JOB_ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {
         "model": JobRead,
         "description": "An LLM writes this version: the job to follow (`Location: /api/v1/jobs/{id}`); its "
         "`plan_version` is set when it is done, and job.* events report its progress on the project's stream.",
+        "headers": {"Location": {"description": "The job: /api/v1/jobs/{id}", "schema": {"type": "string"}}},
     }
 }
 
@@ -114,8 +115,8 @@ def get_active_plan(project_id: ProjectId, session: ReadSessionDep) -> PlanRead:
 def diff_plans(
     project_id: ProjectId,
     session: ReadSessionDep,
-    from_version: Annotated[int, Query(alias="from", ge=1, le=DB_INT_MAX, description="The older version")],
-    to_version: Annotated[int, Query(alias="to", ge=1, le=DB_INT_MAX, description="The newer version")],
+    from_version: Annotated[int, Query(alias="from", ge=1, le=API_INT_MAX, description="The older version")],
+    to_version: Annotated[int, Query(alias="to", ge=1, le=API_INT_MAX, description="The newer version")],
 ) -> PlanDiff:
     """Diff two versions task by task: added, removed, changed fields (old and new values), moved."""
     return PlanDiff(

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from gateway.app.api.deps import (
     DEFAULT_LIMIT,
     CallerDep,
-    Cursor,
+    KeyCursor,
     Limit,
     ReadSessionDep,
     SessionDep,
@@ -45,7 +45,7 @@ def list_projects(
     session: ReadSessionDep,
     caller: CallerDep,
     limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
+    cursor: KeyCursor = None,
     status: Annotated[ProjectStatus | None, Query(description="Only projects in this status")] = None,
 ) -> ProjectPage:
     """List the projects you may see, newest first, one page at a time."""

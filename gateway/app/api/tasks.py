@@ -17,7 +17,7 @@ from gateway.app.api.deps import (
 from gateway.app.api.problems import problems
 from gateway.app.api.projects import ProjectId
 from gateway.app.api.routing import DocumentedRoute
-from gateway.app.schemas.common import DB_INT_MAX
+from gateway.app.schemas.common import API_INT_MAX
 from gateway.app.schemas.tasks import (
     BlockRequest,
     ClaimRequest,
@@ -34,7 +34,7 @@ from gateway.app.schemas.tasks import (
 from gateway.app.services import briefing, task_execution, tasks
 
 router = APIRouter(prefix="/projects/{project_id}/tasks", tags=["tasks"], route_class=DocumentedRoute)
-TaskId = Annotated[int, Path(description="The task's id", ge=1, le=DB_INT_MAX)]
+TaskId = Annotated[int, Path(description="The task's id", ge=1, le=API_INT_MAX)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TaskRead, responses=problems(404, 413, 422))
@@ -53,10 +53,10 @@ def list_tasks(
     cursor: Cursor = None,
     status: Annotated[str | None, Query(max_length=32, description="Only tasks in this status")] = None,
     plan_id: Annotated[
-        int | None, Query(ge=1, le=DB_INT_MAX, description="Only tasks of the plan version with this id")
+        int | None, Query(ge=1, le=API_INT_MAX, description="Only tasks of the plan version with this id")
     ] = None,
     plan_version: Annotated[
-        int | None, Query(ge=1, le=DB_INT_MAX, description="Only tasks of this plan version (by number)")
+        int | None, Query(ge=1, le=API_INT_MAX, description="Only tasks of this plan version (by number)")
     ] = None,
     all_plans: Annotated[bool, Query(description="Tasks of every plan version, not only the accepted one")] = False,
 ) -> TaskPage:

@@ -4,6 +4,9 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from gateway.app.jsondoc import API_INT_MAX, JSON_INTEGER, JsonBool, JsonFloat
 
 Discipline = Literal["design", "programming", "art", "audio", "ui", "qa", "release"]
 ArtifactCategory = Literal["code", "asset", "document", "screenshot"]
@@ -80,11 +83,6 @@ _TASK_EXAMPLE = {
 }
 _NEW_TASK_EXAMPLE = {k: v for k, v in _TASK_EXAMPLE.items() if k not in {"code", "idx", "template_key"}}
 
-# Numbers and booleans are taken as sent ("3" is no integer): a draft says exactly what it means (issue 11).
-StrictInt = Annotated[int, Strict()]
-StrictFloat = Annotated[float, Strict()]
-StrictBool = Annotated[bool, Strict()]
-
 
 def _canonical_features(values: list[str]) -> list[str]:
     from gateway.app.planner.library import normalise_features
@@ -96,6 +94,12 @@ def _canonical_platforms(values: list[str]) -> list[str]:
     from gateway.app.planner.library import normalise_platforms
 
     return normalise_platforms(values)
+
+
+# Integers as JSON Schema reads them, bounds documented (see jsondoc.JSON_INTEGER).
+Positive = Annotated[int, Strict(), Field(gt=0, le=API_INT_MAX), JSON_INTEGER]
+NonNegative = Annotated[int, Strict(), Field(ge=0, le=API_INT_MAX), JSON_INTEGER]
+OneToFive = Annotated[int, Strict(), Field(ge=1, le=5), JSON_INTEGER]
 
 
 class GameBrief(BaseModel):
@@ -161,8 +165,8 @@ class Estimates(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"story_points": 5, "time_hours": 12}]})
 
-    story_points: StrictInt = Field(gt=0, description="Relative size, Fibonacci-like (1, 2, 3, 5, 8, 13)")
-    time_hours: StrictFloat = Field(gt=0, allow_inf_nan=False, description="Expected working hours for one developer")
+    story_points: Positive = Field(description="Relative size, Fibonacci-like (1, 2, 3, 5, 8, 13)")
+    time_hours: JsonFloat = Field(gt=0, allow_inf_nan=False, description="Expected working hours for one developer")
 
 
 class Deliverable(BaseModel):
@@ -174,7 +178,7 @@ class Deliverable(BaseModel):
 
     name: str = Field(min_length=1, max_length=300, description="Project-relative path of the file")
     category: ArtifactCategory = Field(description="code | asset | document | screenshot")
-    required: StrictBool = Field(default=True, description="Whether the task is done only when this file is handed in")
+    required: JsonBool = Field(default=True, description="Whether the task is done only when this file is handed in")
     description: str | None = Field(default=None, max_length=1000, description="What the file holds")
 
 
@@ -203,7 +207,7 @@ class _TaskFields(BaseModel):
     )
     deliverables: list[Deliverable] = Field(default_factory=list, max_length=50, description="Files to hand in")
     estimates: Estimates
-    priority: StrictInt = Field(ge=1, le=5, description="1 (can wait) to 5 (most urgent)")
+    priority: OneToFive = Field(description="1 (can wait) to 5 (most urgent)")
     dependencies: list[Code] = Field(
         default_factory=list, max_length=100, description="Codes of tasks that must be done first"
     )
@@ -223,7 +227,7 @@ class TaskDraft(_TaskFields):
     model_config = ConfigDict(json_schema_extra={"examples": [_TASK_EXAMPLE]})
 
     code: Code
-    idx: StrictInt = Field(ge=0, description="Position in the plan: 0..n-1, a topological order of the dependencies")
+    idx: NonNegative = Field(description="Position in the plan: 0..n-1, a topological order of the dependencies")
     template_key: str | None = Field(
         default=None,
         max_length=100,
@@ -276,9 +280,8 @@ class PlanDraft(BaseModel):
         description="The feature choices the plan was built from (canonical names, 'no-X' for removals); a scope "
         "change starts from these",
     )
-    highest_code: StrictInt = Field(
+    highest_code: NonNegative = Field(
         default=0,
-        ge=0,
         description="Highest task number ever used in this plan's history; new tasks are numbered above it, so a "
         "removed code is never reused",
     )
@@ -331,7 +334,11 @@ class NewTask(_TaskFields):
     model_config = ConfigDict(json_schema_extra={"examples": [_NEW_TASK_EXAMPLE]})
 
     code: Code | None = None
-    idx: StrictInt | None = Field(default=None, ge=0, description="Position wanted when `after` is not given")
+    idx: NonNegative | None = Field(default=None, description="Position wanted when `after` is not given")
+
+
+# A field a change may leave out but never set to null: documented without null (issue 11).
+LeftOut = SkipJsonSchema[None]
 
 
 class TaskChanges(BaseModel):
@@ -343,18 +350,25 @@ class TaskChanges(BaseModel):
         json_schema_extra={"examples": [{"priority": 5, "estimates": {"story_points": 8, "time_hours": 20}}]},
     )
 
-    title: Title | None = Field(default=None, description="New title")
-    description: Text | None = Field(default=None, description="New description")
-    discipline: Discipline | None = Field(default=None, description="New discipline")
-    acceptance_criteria: list[Annotated[str, Field(max_length=1000)]] | None = Field(
-        default=None, max_length=50, description="Replaces the acceptance criteria"
+    # Bounds go on the list itself: on the union with null they would be checked against a null too (a 500).
+    title: Title | LeftOut = Field(default=None, description="New title")
+    description: Text | LeftOut = Field(default=None, description="New description")
+    discipline: Discipline | LeftOut = Field(default=None, description="New discipline")
+    acceptance_criteria: Annotated[list[Annotated[str, Field(max_length=1000)]], Field(max_length=50)] | LeftOut = (
+        Field(default=None, description="Replaces the acceptance criteria")
     )
-    deliverables: list[Deliverable] | None = Field(default=None, max_length=50, description="Replaces the deliverables")
-    estimates: Estimates | None = Field(default=None, description="New estimates")
-    priority: StrictInt | None = Field(default=None, ge=1, le=5, description="New priority, 1 to 5")
-    dependencies: list[Code] | None = Field(default=None, max_length=100, description="Replaces the dependencies")
-    mcp_tools: list[ToolRef] | None = Field(default=None, max_length=30, description="Replaces the suggested tools")
-    milestone: MilestoneKey | None = Field(
+    deliverables: Annotated[list[Deliverable], Field(max_length=50)] | LeftOut = Field(
+        default=None, description="Replaces the deliverables"
+    )
+    estimates: Estimates | LeftOut = Field(default=None, description="New estimates")
+    priority: OneToFive | LeftOut = Field(default=None, description="New priority, 1 to 5")
+    dependencies: Annotated[list[Code], Field(max_length=100)] | LeftOut = Field(
+        default=None, description="Replaces the dependencies"
+    )
+    mcp_tools: Annotated[list[ToolRef], Field(max_length=30)] | LeftOut = Field(
+        default=None, description="Replaces the suggested tools"
+    )
+    milestone: MilestoneKey | LeftOut = Field(
         default=None,
         description="Moves the task to this milestone; tasks that would then depend on a later milestone follow it",
     )

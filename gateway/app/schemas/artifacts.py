@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, Strict, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from gateway.app.schemas.common import DB_INT_MAX, DbId, InputModel, OutputModel, not_null
+from gateway.app.jsondoc import JSON_INTEGER
+from gateway.app.schemas.common import API_INT_MAX, DbId, InputModel, OutputModel, not_null
 
 Category = Literal["code", "asset", "document", "screenshot"]
 ValidationStatus = Literal["pending", "valid", "invalid"]
@@ -68,7 +69,7 @@ class ArtifactCreate(InputModel):
     mime_type: MimeType | None = None
     category: Category | None = None
     task_id: DbId | None = None
-    size_bytes: Annotated[int, Strict(), Field(ge=0, le=DB_INT_MAX)] | None = None
+    size_bytes: Annotated[int, Strict(), Field(ge=0, le=API_INT_MAX), JSON_INTEGER] | None = None
 
     _name = field_validator("name")(_check_name)
     _path = field_validator("path")(check_relative_path)

@@ -3,9 +3,10 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, Strict
 
-from gateway.app.schemas.common import InputModel, OutputModel, StrictBool, StrictInt
+from gateway.app.jsondoc import JSON_INTEGER, JsonBool
+from gateway.app.schemas.common import InputModel, OutputModel
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9._@-]{1,64}$", description="A user's or agent's name")]
 
@@ -62,9 +63,11 @@ class TokenCreate(InputModel):
 
     kind: Literal["user", "agent"]
     name: Name
-    admin: StrictBool = False
+    admin: JsonBool = False
     projects: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=100)
-    expires_in_days: Annotated[StrictInt | None, Field(ge=1, le=3650, description="Unset: never expires")] = None
+    expires_in_days: Annotated[int, Strict(), Field(ge=1, le=3650), JSON_INTEGER] | None = Field(
+        default=None, description="Unset: never expires"
+    )
     label: Annotated[str | None, Field(max_length=200, description="What it is for")] = None
 
 

@@ -3,11 +3,12 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from gateway.app.planner import Edit, Feedback, Milestone, PlanDraft
 from gateway.app.planner.base import Provenance
-from gateway.app.schemas.common import InputModel, OutputModel
+from gateway.app.schemas.common import InputModel, OutputModel, not_null
 from gateway.app.schemas.tasks import TaskRead
 
 PlanStatus = Literal["proposed", "accepted", "superseded", "rejected"]
@@ -132,13 +133,19 @@ class EditRequest(InputModel):
 
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"edits": [{"op": "edit", "code": "T-003", "changes": {"priority": 5}}], "note": "Jump first"}]
+            "examples": [
+                {"edits": [{"op": "edit", "code": "T-003", "changes": {"priority": 5}}], "note": "Jump first"}
+            ],
+            # Exactly one of the two, as the document says it (issue 11: a body with neither was schema-valid).
+            "oneOf": [{"required": ["plan"]}, {"required": ["edits"]}],
         }
     )
 
-    plan: PlanDraft | None = None
-    edits: list[Edit] | None = None
+    plan: PlanDraft | SkipJsonSchema[None] = None
+    edits: list[Edit] | SkipJsonSchema[None] = None
     note: Annotated[str, Field(max_length=4000)] | None = Field(default=None, description="Why, kept with the version")
+
+    _not_null = field_validator("plan", "edits")(not_null)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "EditRequest":

@@ -6,8 +6,9 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from gateway.app.jsondoc import JsonBool
 from gateway.app.planner import GameBrief
-from gateway.app.schemas.common import InputModel, OutputModel, StrictBool, not_null
+from gateway.app.schemas.common import InputModel, OutputModel, not_null
 
 ProjectStatus = Literal["draft", "consensus", "active", "completed"]
 Slug = Annotated[
@@ -65,7 +66,7 @@ class ProjectCreate(InputModel):
     brief: GameBrief | None = Field(
         default=None, description="What the game is: genre, engine, platforms, features… (shapes plan and context)"
     )
-    require_review: StrictBool = Field(default=False, description="Completed tasks wait for a user's approval")
+    require_review: JsonBool = Field(default=False, description="Completed tasks wait for a user's approval")
 
 
 class ProjectUpdate(InputModel):
@@ -88,7 +89,7 @@ class ProjectUpdate(InputModel):
         "field given replaces its value, `null` resets a field to its default, fields left out are kept. The "
         "result must be a valid brief (see ProjectCreate.brief); the next proposal uses it.",
     )
-    require_review: StrictBool | SkipJsonSchema[None] = None
+    require_review: JsonBool | SkipJsonSchema[None] = None
 
     _not_null = field_validator("name", "brief", "require_review")(not_null)
 

@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from gateway.app.schemas.common import InputModel, OutputModel, StrictBool, not_null
+from gateway.app.jsondoc import JSON_INTEGER, JsonBool
+from gateway.app.schemas.common import InputModel, OutputModel, not_null
 
 Title = Annotated[str, Field(min_length=1, max_length=300)]
-Priority = Annotated[int, Strict(), Field(ge=1, le=5, description="1 (lowest) to 5 (highest)")]
+Priority = Annotated[int, Strict(), Field(ge=1, le=5, description="1 (lowest) to 5 (highest)"), JSON_INTEGER]
 
 _EXAMPLE_READ = {
     "id": 12,
@@ -123,7 +124,9 @@ AgentId = Annotated[
         "in local mode without a token, any stable name",
     ),
 ]
-LeaseSeconds = Annotated[int, Strict(), Field(ge=1, le=86_400, description="How long the claim holds without renewal")]
+LeaseSeconds = Annotated[
+    int, Strict(), Field(ge=1, le=86_400, description="How long the claim holds without renewal"), JSON_INTEGER
+]
 Reason = Annotated[str, Field(min_length=1, max_length=4000)]
 
 
@@ -136,7 +139,7 @@ class ClaimRequest(InputModel):
 
     agent_id: AgentId | None = None
     lease_seconds: LeaseSeconds = 900
-    start: StrictBool = Field(
+    start: JsonBool = Field(
         default=False,
         description="Also start the task in the same transaction (claim and start succeed or fail together)",
     )

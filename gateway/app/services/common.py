@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Double
 from sqlmodel import Session, SQLModel, func
 
 from gateway.app.errors import NotFound
-from gateway.app.schemas.common import decode_cursor, encode_cursor
+from gateway.app.schemas.common import ID_CURSOR, decode_cursor, encode_cursor
 
 R = TypeVar("R", bound=SQLModel)
 T = TypeVar("T")
@@ -36,7 +36,7 @@ def require(session: Session, model: type[R], key: Any, *, what: str) -> R:
 def page_by_id(session: Session, statement: Any, id_column: Any, *, limit: int, cursor: str | None) -> Page[Any]:
     """Page a statement by an increasing integer id: the rows after the cursor, oldest first."""
     if cursor is not None:
-        (after,) = decode_cursor(cursor, int)
+        (after,) = decode_cursor(cursor, ID_CURSOR, int)
         statement = statement.where(id_column > after)
     rows = session.exec(statement.order_by(id_column).limit(limit + 1)).all()
     items = rows[:limit]

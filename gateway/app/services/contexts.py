@@ -16,7 +16,7 @@ from gateway.app import jsondoc, outbox, task_states
 from gateway.app.db import ContextDB, ProjectDB, TaskDB, TaskPlanDB, key_filters, utc_now
 from gateway.app.errors import InvalidInput, NotFound, PayloadTooLarge, PreconditionFailed, PreconditionRequired
 from gateway.app.logging import get_logger
-from gateway.app.schemas.common import decode_cursor, encode_cursor
+from gateway.app.schemas.common import ID_CURSOR, decode_cursor, encode_cursor
 from gateway.app.schemas.contexts import CONTENT_MODELS, MAX_CONTEXT_BYTES
 from gateway.app.services import artifacts as artifact_service
 from gateway.app.services import lookups, task_views
@@ -199,7 +199,7 @@ def history(
     _check_key(session, project_id, task_id)
     statement = select(ContextDB).where(*_key(project_id, task_id))
     if cursor is not None:
-        (before,) = decode_cursor(cursor, int)
+        (before,) = decode_cursor(cursor, ID_CURSOR, int)
         statement = statement.where(ContextDB.version < before)
     rows = session.exec(statement.order_by(col(ContextDB.version).desc()).limit(limit + 1)).all()
     items = rows[:limit]

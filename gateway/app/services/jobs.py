@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from gateway.app import outbox
 from gateway.app.db import JobDB, utc_now
-from gateway.app.errors import InvalidInput, NotFound
+from gateway.app.errors import NotFound
 from gateway.app.logging import get_logger
 from gateway.app.services import projects
 from gateway.app.services.common import Page
@@ -115,18 +115,14 @@ def list_for_project(
     *, session: Session, project_id: str, limit: int, status: str | None = None, cursor: str | None = None
 ) -> Page[JobDB]:
     """A project's jobs, newest first."""
-    from gateway.app.schemas.common import decode_cursor, encode_cursor
+    from gateway.app.schemas.common import TIME_CURSOR, decode_cursor, encode_cursor
 
     projects.get(session=session, project_id=project_id)
     statement = select(JobDB).where(JobDB.project_id == project_id)
     if status is not None:
         statement = statement.where(JobDB.status == status)
     if cursor is not None:
-        created, job_id = decode_cursor(cursor, str, str)
-        try:
-            when = datetime.fromisoformat(created)
-        except ValueError:
-            raise InvalidInput("The cursor is not one this API handed out.") from None
+        when, job_id = decode_cursor(cursor, TIME_CURSOR, datetime, str)
         statement = statement.where(
             or_(col(JobDB.created_at) < when, (col(JobDB.created_at) == when) & (col(JobDB.id) < job_id))
         )
@@ -137,7 +133,7 @@ def list_for_project(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor(_aware(last.created_at).isoformat(), last.id)
+        next_cursor = encode_cursor(_aware(last.created_at), last.id)
     return Page(items=rows, next_cursor=next_cursor)
 
 

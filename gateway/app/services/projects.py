@@ -25,7 +25,7 @@ from gateway.app.db import (
 from gateway.app.errors import AlreadyExists, InvalidInput
 from gateway.app.logging import get_logger
 from gateway.app.planner import GameBrief, game_defaults
-from gateway.app.schemas.common import decode_cursor, encode_cursor
+from gateway.app.schemas.common import KEY_CURSOR, decode_cursor, encode_cursor
 from gateway.app.schemas.projects import ProjectCreate, ProjectUpdate
 from gateway.app.services import artifacts, contexts, lookups
 from gateway.app.services.common import Page, creation_key
@@ -162,7 +162,7 @@ def list_(
     if status is not None:
         statement = statement.where(ProjectDB.status == status)
     if cursor is not None:
-        after_key, after_id = decode_cursor(cursor, (float, int), str)
+        after_key, after_id = decode_cursor(cursor, KEY_CURSOR, float, str)
         statement = statement.where(or_(sort < after_key, and_(sort == after_key, ProjectDB.id < after_id)))
     statement = statement.order_by(sort.desc(), col(ProjectDB.id).desc()).limit(limit + 1)
     rows = session.exec(statement).all()
@@ -170,7 +170,7 @@ def list_(
     next_cursor = None
     if len(rows) > limit:
         last, last_key = rows[limit - 1]
-        next_cursor = encode_cursor(last_key, last.id)
+        next_cursor = encode_cursor(float(last_key), last.id)
     return Page(items=items, next_cursor=next_cursor)
 
 
