@@ -41,7 +41,6 @@ class Settings(BaseSettings):
         default=64, ge=2, le=READABLE_DEPTH, description="Deepest nesting of objects and arrays in a JSON body"
     )
     data_dir: Path = Field(default=Path("data"), description="Where files the gateway writes live")
-    cors_origins: list[str] = Field(default_factory=list)
     # Identities (docs/security.md): who may do what, and which browsers may talk to the gateway at all.
     auth: Literal["local", "required"] | None = Field(
         default=None,

@@ -140,3 +140,14 @@ def test_apps_built_in_one_process_answer_each_from_their_own_database(tmp_path:
         assert first.post("/api/v1/projects", json={"id": "only-here", "name": "Only here"}).status_code == 201
         assert first.get("/api/v1/projects/only-here").status_code == 200
         assert second.get("/api/v1/projects/only-here").status_code == 404
+
+
+@pytest.mark.sqlite_only
+def test_a_foreign_preflight_gets_allow_but_no_cors(client):
+    """OPTIONS answers Allow (RFC 9110), and nothing that would let another origin's page read or send."""
+    preflight = client.options(
+        "/api/v1/projects",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert (preflight.status_code, preflight.headers["allow"]) == (204, "GET, HEAD, OPTIONS, POST")
+    assert not [name for name in preflight.headers if name.lower().startswith("access-control-")]
