@@ -78,7 +78,12 @@ class Settings(BaseSettings):
         """The Host headers /mcp accepts: the app's (one list, checked for every route)."""
         return self.allowed_hosts
 
-    max_upload_bytes: int = Field(default=256 * 1024 * 1024, ge=1, description="Largest artifact file")
+    max_upload_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1,
+        le=2**31 - 1,  # artifacts.size_bytes is a 32-bit INTEGER on PostgreSQL (the seed's schema)
+        description="Largest artifact file (at most 2 GiB - 1: the size column's range)",
+    )
     max_image_pixels: int = Field(
         default=8192 * 8192,
         ge=1,

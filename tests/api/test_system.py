@@ -39,6 +39,19 @@ def test_not_ready_when_the_database_is_unreachable():
         assert client.get("/health").status_code == 200
 
 
+def test_an_unreachable_database_is_a_503_to_retry_at_every_door_never_a_500():
+    """Behind the gate (a token to look up) and in an endpoint alike: the database is down, not the request wrong."""
+    settings = Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    with LocalClient(create_app(settings), raise_server_exceptions=False) as client:
+        for headers in ({}, {"Authorization": "Bearer gw_not_checked_without_a_database"}):
+            response = client.get("/api/v1/projects", headers=headers)
+            assert response.status_code == 503, (headers, response.text)
+            assert response.json()["type"] == "/problems/not-ready"
+            assert response.headers["Retry-After"] == "1"
+        created = client.post("/api/v1/projects", json={"id": "p", "name": "P"})
+        assert (created.status_code, created.json()["type"]) == (503, "/problems/not-ready")
+
+
 @pytest.mark.sqlite_only
 def test_every_problem_type_is_documented_and_resolvable(client):
     catalogue = client.get("/problems").json()
@@ -151,3 +164,12 @@ def test_a_foreign_preflight_gets_allow_but_no_cors(client):
     )
     assert (preflight.status_code, preflight.headers["allow"]) == (204, "GET, HEAD, OPTIONS, POST")
     assert not [name for name in preflight.headers if name.lower().startswith("access-control-")]
+
+
+def test_the_upload_limit_cannot_pass_what_the_size_column_holds():
+    """artifacts.size_bytes is a 32-bit INTEGER on PostgreSQL: a larger limit would fail at the insert."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="max_upload_bytes"):
+        Settings(max_upload_bytes=2**31)
+    assert Settings(max_upload_bytes=2**31 - 1).max_upload_bytes == 2**31 - 1

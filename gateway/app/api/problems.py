@@ -16,7 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from gateway.app.errors import Busy, DomainError, problem_catalogue
+from gateway.app.errors import Busy, DomainError, ServiceUnavailable, problem_catalogue
 from gateway.app.logging import get_logger
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -135,6 +135,21 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 _HTTP_SLUGS = {404: "route-not-found", 405: "method-not-allowed", 413: "payload-too-large"}
 
 
+DATABASE_ERRORS = (OperationalError, sqlite3.OperationalError, PoolTimeout)
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(getattr(exc, "orig", exc)).splitlines() or [""])[0][:300]
+
+
+def database_refusal(exc: Exception) -> DomainError:
+    """What a database that cannot serve now is answered with (503, Retry-After), never a 500: busy (SQLite's
+    write queue, or no free connection in the pool), or not ready (unreachable, or a schema not migrated)."""
+    if isinstance(exc, PoolTimeout) or "locked" in _first_line(exc):
+        return Busy("The database stayed busy longer than the gateway waits; nothing was changed. Retry.")
+    return ServiceUnavailable("The database cannot be reached or is not migrated; nothing was changed. Retry later.")
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Map every error to a problem response, once, for the whole app."""
 
@@ -184,16 +199,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(sqlite3.OperationalError)  # raised as is when a transaction begins
     @app.exception_handler(PoolTimeout)
-    async def _busy(request: Request, exc: Exception) -> JSONResponse:
-        if not isinstance(exc, PoolTimeout) and "locked" not in str(getattr(exc, "orig", exc)):
-            return await _unexpected(request, exc)
-        log.warning("database busy", path=request.url.path, error=str(exc).splitlines()[0])
+    async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        refusal = database_refusal(exc)
+        log.warning("database unavailable", path=request.url.path, problem=refusal.slug, error=_first_line(exc))
         response = problem_response(
-            request,
-            status=Busy.status,
-            slug=Busy.slug,
-            title=Busy.title,
-            detail="The database stayed busy longer than the gateway waits; nothing was changed. Retry.",
+            request, status=refusal.status, slug=refusal.slug, title=refusal.title, detail=refusal.detail
         )
         response.headers["Retry-After"] = "1"
         return response

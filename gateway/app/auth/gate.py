@@ -22,7 +22,7 @@ from starlette.datastructures import Headers
 from starlette.routing import Mount, compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.app.api.problems import problem_response
+from gateway.app.api.problems import DATABASE_ERRORS, database_refusal, problem_response
 from gateway.app.auth import policy, tokens
 from gateway.app.auth.principal import LOCAL_USER, Principal, acting_as
 from gateway.app.config import Settings, is_loopback
@@ -198,6 +198,10 @@ class Gate:
         except DomainError as exc:
             await self._refuse_error(scope, receive, send, exc, websocket=websocket)
             return
+        except DATABASE_ERRORS as exc:  # looking up the token or the membership: outside the app's handlers
+            log.warning("database unavailable", path=scope["path"], error=repr(exc)[:300])
+            await self._refuse_error(scope, receive, send, database_refusal(exc), websocket=websocket)
+            return
         scope[PRINCIPAL] = principal
         scope[VIA] = via
         if websocket and principal is not None:
@@ -306,7 +310,7 @@ class Gate:
     ) -> None:
         log.info("refused", status=exc.status, problem=exc.slug, path=scope["path"], **exc.extensions)
         if websocket:
-            code = CloseCode.UNAUTHORIZED if exc.status == 401 else CloseCode.FORBIDDEN
+            code = {401: CloseCode.UNAUTHORIZED, 503: CloseCode.INTERNAL_ERROR}.get(exc.status, CloseCode.FORBIDDEN)
             await self._close_socket(receive, send, int(code), exc.slug)
             return
         await self._refuse(scope, receive, send, exc.status, exc.slug, exc.title, exc.detail, **exc.extensions)
@@ -324,6 +328,8 @@ class Gate:
         )
         if status == 401:
             response.headers["WWW-Authenticate"] = challenge(error)
+        if status == 503:
+            response.headers["Retry-After"] = "1"
         await response(scope, receive, send)
 
     @staticmethod
