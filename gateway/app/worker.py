@@ -53,11 +53,25 @@ class JobWorker:
         self.planners = planners or default_planner(settings)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def wake(self) -> None:
-        """Look for work now instead of at the next poll (a request just queued a job)."""
-        if self._wake is not None:
+        """Look for work now instead of at the next poll (a request just queued a job).
+
+        Callable from any thread (sync endpoints run in worker threads): an asyncio.Event is not thread-safe,
+        so it is set on the worker's own loop.
+        """
+        if self._wake is None or self._loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
             self._wake.set()
+        else:
+            with contextlib.suppress(RuntimeError):  # the worker stopped and its loop closed: nothing to wake
+                self._loop.call_soon_threadsafe(self._wake.set)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator["JobWorker"]:
@@ -73,6 +87,7 @@ class JobWorker:
     async def run_forever(self) -> None:
         """Reap, claim, run; sleep until woken or the poll interval when idle."""
         self._wake = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
         log.info("job worker started", worker=self.name)
         while True:
             ran = False

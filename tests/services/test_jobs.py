@@ -2,6 +2,7 @@
 
 import asyncio
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -193,3 +194,29 @@ def test_a_revision_whose_base_was_decided_meanwhile_is_stale(db: DatabaseManage
 
 def test_failures_are_described_without_internals():
     assert planning.job_failure(RuntimeError("boom at 0x7f"))["detail"].endswith("see the logs.")
+
+
+def test_a_wake_from_a_request_thread_ends_the_workers_wait_at_once(db: DatabaseManager, tmp_path):
+    """Sync endpoints queue jobs from worker threads: their wake-up must reach the worker's loop at once, not at
+    the loop's next timer (an asyncio.Event set from another thread does not wake a sleeping loop)."""
+    settings = Settings(database_url=str(db.engine.url), data_dir=tmp_path, job_poll_interval_s=60)
+    worker = JobWorker(db, settings)
+    looked: list[float] = []
+
+    async def run_once() -> bool:
+        looked.append(time.monotonic())
+        return False  # no work: the worker waits for a wake-up or the poll interval
+
+    worker.run_once = run_once  # type: ignore[method-assign]  # count the looks for work, without a database
+
+    async def run() -> None:
+        async with worker.running():
+            while not looked:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.2)  # the worker now waits for a wake-up
+            threading.Timer(0.3, worker.wake).start()  # called while the loop sleeps in its selector
+            await asyncio.sleep(2)  # the loop's only timer: nothing else wakes it before
+
+    asyncio.run(run())
+    assert len(looked) == 2
+    assert looked[1] - looked[0] < 1
