@@ -252,6 +252,20 @@ def test_a_multipart_body_cut_before_its_closing_boundary_is_refused(client, pro
     assert client.get("/api/v1/projects/p/artifacts").json()["items"] == []
 
 
+@pytest.mark.parametrize("boundary", ["B" * 257, "B" * 1000])
+def test_a_boundary_longer_than_the_parser_takes_is_a_422_not_a_500(client, project, boundary):
+    body = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.md"\r\n\r\n# a\r\n--{boundary}--\r\n'
+    response = client.post(
+        "/api/v1/projects/p/artifacts/files",
+        content=body.encode(),
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "boundary" in response.json()["detail"]
+    assert client.get("/api/v1/projects/p/artifacts").json()["items"] == []
+
+
 def test_deleting_a_project_removes_its_files_but_not_shared_ones(client, project, settings):
     mine = samples.png(50, 50)
     shared = samples.png(60, 60)

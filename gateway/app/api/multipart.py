@@ -5,7 +5,7 @@ from typing import Any
 
 from fastapi import Request
 from python_multipart import MultipartParser
-from python_multipart.multipart import MultipartState, parse_options_header
+from python_multipart.multipart import MAX_BOUNDARY_LENGTH, MultipartState, parse_options_header
 
 from gateway.app.errors import InvalidInput
 
@@ -23,6 +23,8 @@ class MultipartFile:
         content_type, options = parse_options_header(request.headers.get("content-type", ""))
         if content_type != b"multipart/form-data" or not options.get(b"boundary"):
             raise _error("Send the file as multipart/form-data, in a part named 'file'.")
+        if len(options[b"boundary"]) > MAX_BOUNDARY_LENGTH:  # RFC 2046 says 70; the parser raises past 256
+            raise _error(f"The multipart boundary is longer than {MAX_BOUNDARY_LENGTH} characters (RFC 2046: 1 to 70).")
         self._request = request
         self._boundary = options[b"boundary"]
         self.filename: str | None = None
