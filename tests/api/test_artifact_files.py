@@ -310,3 +310,19 @@ def test_a_range_the_file_cannot_answer_is_a_416_problem(client, project):
         assert refused.status_code == 416, wanted
         assert refused.headers["content-type"] == "application/problem+json"
         assert refused.json()["size"] == len(data)
+
+
+def test_a_range_under_a_matching_if_range_is_held_to_the_same_rule(client, project):
+    """`If-Range` with the file's own ETag applies the range: a bad one is the same 416 problem, not Starlette's
+    plain-text 400/416; a stale `If-Range` means the whole file."""
+    data = samples.png()
+    artifact = upload(client, "level.png", data).json()
+    url = f"/api/v1/projects/p/artifacts/{artifact['id']}/content"
+    etag = client.get(url).headers["etag"]
+    assert client.get(url, headers={"Range": "bytes=0-7", "If-Range": etag}).content == data[:8]
+    for wanted in (f"bytes={len(data)}-", "bytes=abc"):
+        refused = client.get(url, headers={"Range": wanted, "If-Range": etag})
+        assert refused.status_code == 416, wanted
+        assert refused.headers["content-type"] == "application/problem+json"
+    stale = client.get(url, headers={"Range": "bytes=abc", "If-Range": '"stale"'})
+    assert (stale.status_code, stale.content) == (200, data)

@@ -183,8 +183,8 @@ def download_artifact(
 ) -> FileResponse:
     """Download an artifact's file, with its content type and a safe file name (`Range` for part of it)."""
     artifact, path = artifacts.content(session=session, store=store, project_id=project_id, artifact_id=artifact_id)
-    _check_range(request.headers.get("range"), request.headers.get("if-range"), path.stat().st_size)
-    return FileResponse(
+    stat = path.stat()
+    response = FileResponse(
         path,
         media_type=artifact.mime_type or "application/octet-stream",
         headers={
@@ -192,13 +192,17 @@ def download_artifact(
             "X-Content-Type-Options": "nosniff",
             "ETag": f'"{artifact.sha256}"',
         },
+        stat_result=stat,
     )
+    _check_range(request.headers.get("range"), request.headers.get("if-range"), stat.st_size, response)
+    return response
 
 
-def _check_range(wanted: str | None, if_range: str | None, size: int) -> None:
+def _check_range(wanted: str | None, if_range: str | None, size: int, response: FileResponse) -> None:
     """A `Range` the file cannot answer is a 416 problem (Starlette would answer it in plain text, and a malformed
-    one a plain-text 400). With `If-Range` the range may be ignored instead, as Starlette decides."""
-    if wanted is None or if_range is not None:
+    one a plain-text 400). An `If-Range` that no longer matches means the whole file (200), as Starlette decides;
+    one that matches (the ETag or Last-Modified) holds the range to the same rule."""
+    if wanted is None or (if_range is not None and not response._should_use_range(if_range)):
         return
     try:
         FileResponse._parse_range_header(wanted, size)  # the parser FileResponse itself applies next
