@@ -254,7 +254,9 @@ def test_a_multipart_body_cut_before_its_closing_boundary_is_refused(client, pro
 
 @pytest.mark.parametrize("boundary", ["B" * 257, "B" * 1000])
 def test_a_boundary_longer_than_the_parser_takes_is_a_422_not_a_500(client, project, boundary):
-    body = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.md"\r\n\r\n# a\r\n--{boundary}--\r\n'
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.md"\r\n\r\n# a\r\n--{boundary}--\r\n'
+    )
     response = client.post(
         "/api/v1/projects/p/artifacts/files",
         content=body.encode(),
