@@ -25,7 +25,6 @@ from gateway.app.schemas.plans import (
     RejectRequest,
     ReviseRequest,
 )
-from gateway.app.schemas.tasks import TaskRead
 from gateway.app.services import jobs, planning, plans
 
 router = APIRouter(prefix="/projects/{project_id}/plans", tags=["plans"], route_class=DocumentedRoute)
@@ -45,8 +44,8 @@ def read_plan(session: Session, plan: TaskPlanDB, response: Response | None = No
     """A version with its tasks."""
     if response is not None:
         response.headers["Location"] = f"/api/v1/projects/{plan.project_id}/plans/{plan.version}"
-    view = plans.full_view(session, plan)
-    return PlanRead(**view | {"tasks": [TaskRead.model_validate(task) for task in view["tasks"]]})
+    # Validated once, from the columns as read: no model per task in between.
+    return PlanRead.model_validate(plans.full_view(session, plan))
 
 
 def job_accepted(request: Request, job: JobDB) -> JSONResponse:
