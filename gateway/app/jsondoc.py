@@ -2,6 +2,7 @@
 nesting depth."""
 
 import copy
+import math
 import re
 from typing import Annotated, Any
 
@@ -46,6 +47,40 @@ def depth(value: Any) -> int:
         deepest = max(deepest, level)
         pending.extend((child, level + 1) for child in children)
     return deepest
+
+
+def unreadable(value: Any) -> tuple[str, str] | None:
+    """What in a parsed JSON value could not be stored and read back as JSON, as (JSON Pointer, reason), or None.
+
+    Python's JSON parser lets two things through that JSON itself has no room for: a lone UTF-16 surrogate escape
+    (`"\\ud800"`: no UTF-8 encodes it, so writing it fails) and a number past a double's range or a NaN
+    (`1e999`, `NaN`, `Infinity`: stored as a non-JSON token, read back as null). Iterative, any depth.
+    """
+    pending: list[tuple[Any, list[str | int]]] = [(value, [])]
+    while pending:
+        item, path = pending.pop()
+        if isinstance(item, str):
+            if _has_surrogate(item):
+                return pointer(path), "a lone UTF-16 surrogate (\\ud800-\\udfff) that no UTF-8 text can hold"
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return pointer(path), "a number outside a double's range (or NaN/Infinity), which JSON cannot carry"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str) and _has_surrogate(key):
+                    return pointer(path), "a key with a lone UTF-16 surrogate (\\ud800-\\udfff)"
+                pending.append((child, [*path, key]))
+        elif isinstance(item, list):
+            pending.extend((child, [*path, index]) for index, child in enumerate(item))
+    return None
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

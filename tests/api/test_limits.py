@@ -187,3 +187,40 @@ def test_json_content_may_carry_a_nul_character_and_reads_it_back(client):
     )
     assert patched.status_code == 200, patched.text
     assert client.get("/api/v1/projects/p/context").json()["content"]["notes"] == "a\u0000b"
+
+
+@pytest.mark.parametrize(
+    "value", ['"\\ud800"', '"a\\udfffb"', '{"\\ud83d": 1}', "1e999", "-1e999", "NaN", "Infinity", "[1, -Infinity]"]
+)
+def test_a_context_value_json_cannot_carry_is_a_422_and_the_context_stays_readable(client, value):
+    """Python's parser takes lone surrogates and non-finite numbers; storing one was a 500 (no UTF-8 for it) or
+    read back as null: refused instead, with the context as it was."""
+    client.post(f"{API}/projects", json={"id": "p", "name": "P"}).raise_for_status()
+    before = client.get(f"{API}/projects/p/context").json()
+    answer = client.patch(
+        f"{API}/projects/p/context",
+        content='{"notes": {"k": ' + value + "}}",
+        headers={"If-Match": _etag(client), "Content-Type": "application/merge-patch+json"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["errors"][0]["type"] == "json_value"
+    assert client.get(f"{API}/projects/p/context").json() == before
+
+
+def test_a_surrogate_pair_and_large_finite_numbers_are_stored_and_read_back(client):
+    client.post(f"{API}/projects", json={"id": "p", "name": "P"}).raise_for_status()
+    answer = client.patch(
+        f"{API}/projects/p/context",
+        content='{"notes": {"emoji": "\\ud83d\\ude00", "big": 1e308, "huge_int": 123456789012345678901234567890}}',
+        headers={"If-Match": _etag(client), "Content-Type": "application/merge-patch+json"},
+    )
+    assert answer.status_code == 200, answer.text
+    notes = client.get(f"{API}/projects/p/context").json()["content"]["notes"]
+    assert notes == {"emoji": "😀", "big": 1e308, "huge_int": 123456789012345678901234567890}
+
+
+def test_the_context_service_refuses_unreadable_values_whatever_the_door():
+    for content in ({"notes": {"k": float("nan")}}, {"notes": {"k": "\ud800"}}):
+        with pytest.raises(InvalidInput, match="cannot hold"):
+            contexts.validate_content("global", content)

@@ -66,6 +66,13 @@ def validate_content(scope: str, content: Any, *, limit_size: bool = True) -> di
             f"A context may nest objects and arrays {jsondoc.READABLE_DEPTH} levels deep; this one has {nesting}.",
             errors=[{"loc": ["body"], "msg": f"nested {nesting} levels deep", "type": "json_depth"}],
         )
+    bad = jsondoc.unreadable(content)
+    if bad is not None:
+        where, why = bad
+        raise InvalidInput(
+            f"The context cannot hold {why} (at {where or '/'}).",
+            errors=[{"loc": ["body", where], "msg": why, "type": "json_value"}],
+        )
     size = len(json.dumps(content, ensure_ascii=False).encode())
     if limit_size and size > MAX_CONTEXT_BYTES:
         raise PayloadTooLarge(f"A context may hold {MAX_CONTEXT_BYTES} bytes of JSON; this one has {size}.")
