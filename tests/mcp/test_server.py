@@ -365,3 +365,15 @@ async def test_an_argument_with_a_nul_character_is_a_tool_error_that_changes_not
         assert "NUL" in odd.content[0].text
     with db.read_session() as session:
         assert session.exec(select(TaskDB.status).where(TaskDB.code == code)).one() == "in_progress"
+
+
+@pytest.mark.parametrize("ref", ["99999999999999999999", "9223372036854775808", "2147483648"])
+async def test_a_task_number_past_any_id_is_not_found_not_an_internal_error(server, project, ref):
+    """A digit-only task ref beyond what the database stores was an OverflowError: -32603 / an internal error."""
+    async with Client(server) as agent:
+        with pytest.raises(MCPError) as missing:
+            await agent.read_resource(f"gateway://projects/crates/tasks/{ref}/context")
+        assert missing.value.error.code == -32002
+        answer = await agent.call_tool("get_task", {"project_id": "crates", "task": ref})
+        assert answer.is_error
+        assert answer.content[0].text.startswith("not-found: ")

@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, Double
 from sqlmodel import Session, SQLModel, func
 
 from gateway.app.errors import NotFound
+from gateway.app.jsondoc import API_INT_MAX
 from gateway.app.schemas.common import ID_CURSOR, decode_cursor, encode_cursor
 
 R = TypeVar("R", bound=SQLModel)
@@ -26,8 +27,10 @@ class Page(Generic[T]):
 
 
 def require(session: Session, model: type[R], key: Any, *, what: str) -> R:
-    """The row with that primary key, or NotFound."""
-    row = session.get(model, key)
+    """The row with that primary key, or NotFound (an integer past any id included: no driver carries one past 64
+    bits)."""
+    out_of_range = isinstance(key, int) and not 1 <= key <= API_INT_MAX
+    row = None if out_of_range else session.get(model, key)
     if row is None:
         raise NotFound(f"No {what} with id {key!r}.", resource=what, id=key)
     return row

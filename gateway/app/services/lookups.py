@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from gateway.app.db import ProjectDB, TaskDB
 from gateway.app.errors import NotFound
+from gateway.app.jsondoc import API_INT_MAX
 from gateway.app.services.common import require
 
 
@@ -32,8 +33,9 @@ def lock_project(*, session: Session, project_id: str) -> ProjectDB:
 
 
 def get_task(*, session: Session, project_id: str, task_id: int) -> TaskDB:
-    """The project's task, or NotFound (also when the task belongs to another project)."""
-    task = session.get(TaskDB, task_id)
+    """The project's task, or NotFound (also when the task belongs to another project, or the number is past
+    any id: the database's driver cannot even carry one past 64 bits)."""
+    task = session.get(TaskDB, task_id) if 1 <= task_id <= API_INT_MAX else None
     if task is None or task.project_id != project_id:
         get_project(session=session, project_id=project_id)
         raise NotFound(f"No task {task_id} in project {project_id!r}.", resource="task", id=task_id)
