@@ -6,10 +6,11 @@ those updates run inside the transaction of the change that caused them.
 """
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Integer, bindparam, func, literal_column, true, union_all
+from sqlalchemy import Integer, Row, bindparam, func, literal_column, true, union_all
 from sqlmodel import Session, col, select
 
 from gateway.app import jsondoc, outbox, task_states
@@ -493,7 +494,9 @@ def _plan_tasks(session: Session, plan_id: int) -> list[TaskDB]:
     return list(session.exec(select(TaskDB).where(TaskDB.plan_id == plan_id).order_by(col(TaskDB.idx))).all())
 
 
-def _progress(session: Session, plan: TaskPlanDB, plan_tasks: list[TaskDB] | None = None) -> dict[str, Any]:
+def _progress(
+    session: Session, plan: TaskPlanDB, plan_tasks: Sequence[TaskDB | Row[Any]] | None = None
+) -> dict[str, Any]:
     if plan_tasks is None:
         plan_tasks = _plan_tasks(session, plan.id)  # type: ignore[arg-type]  # ids of stored rows are set (SQLModel types them Optional)
     done = sorted(
@@ -502,7 +505,7 @@ def _progress(session: Session, plan: TaskPlanDB, plan_tasks: list[TaskDB] | Non
     shown = done[-DONE_SHOWN:]
     artifacts = artifact_service.by_task(session, [t.id for t in shown])  # type: ignore[misc]  # ids of stored rows are set (SQLModel types them Optional)
 
-    def item(task: TaskDB, **extra: Any) -> dict[str, Any]:
+    def item(task: TaskDB | Row[Any], **extra: Any) -> dict[str, Any]:
         return {"code": task.code, "title": task.title, **extra}
 
     def short(text: str | None) -> str | None:
@@ -542,9 +545,9 @@ def on_plan_accepted(
     *,
     project: ProjectDB,
     plan: TaskPlanDB,
-    plan_tasks: list[TaskDB],
+    plan_tasks: Sequence[TaskDB | Row[Any]],
     previous: TaskPlanDB | None,
-    previous_tasks: list[TaskDB],
+    previous_tasks: Sequence[TaskDB | Row[Any]],
     actor: str,
 ) -> ContextDB:
     """A new global version whose progress and decision log reflect the newly accepted plan (tasks as loaded)."""

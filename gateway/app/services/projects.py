@@ -5,7 +5,7 @@ import unicodedata
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import and_, delete, or_
+from sqlalchemy import Row, and_, delete, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -80,7 +80,7 @@ def set_status(session: Session, project: ProjectDB, status: str, *, actor: str)
     session.add(project)
 
 
-def set_current_task(session: Session, *, project: ProjectDB, current: TaskDB | None, actor: str) -> None:
+def set_current_task(session: Session, *, project: ProjectDB, current: TaskDB | Row[Any] | None, actor: str) -> None:
     """Point the project at a task (its first ready one nobody holds, as the caller found it) or at nothing."""
     current_id = current.id if current else None
     if current_id == project.current_task_id:
