@@ -7,6 +7,7 @@ The schema itself is owned by the migrations in gateway/migrations; `init_db()` 
 
 import json
 import os
+import re
 import sqlite3
 import threading
 from collections import deque
@@ -488,34 +489,54 @@ def make_engine(
     return engine
 
 
-def _holds_nul(parameters: Any) -> bool:
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable_text(parameters: Any) -> str | None:
+    """The first character no text column can hold (NUL, or a lone UTF-16 surrogate), or None."""
     if isinstance(parameters, str):
-        return "\x00" in parameters
+        match = _UNSTORABLE.search(parameters)
+        return match.group() if match else None
     if isinstance(parameters, dict):
-        return any(_holds_nul(value) for value in parameters.values())
-    if isinstance(parameters, list | tuple):
-        return any(_holds_nul(value) for value in parameters)
-    return False
+        parameters = parameters.values()
+    elif not isinstance(parameters, list | tuple):
+        return None
+    for value in parameters:
+        found = _unstorable_text(value)
+        if found is not None:
+            return found
+    return None
 
 
 def _refuse_nul_characters(engine: Engine) -> None:
-    """Text holding a NUL character is refused before any statement carries it, on both databases.
+    """Text holding a NUL character (or a lone UTF-16 surrogate) is refused before any statement carries it, on
+    both databases.
 
-    PostgreSQL cannot store one in a text column (the driver fails, and the request with it); SQLite stores it,
-    and C readers of the file stop at it. One rule at the one place every door's writes and lookups pass:
-    an InvalidInput (422, or an MCP tool error), in the statement's transaction, which then rolls back whole.
-    JSON columns are unaffected: their text escapes the character (`\\u0000`).
+    PostgreSQL cannot store a NUL in a text column (the driver fails, and the request with it); SQLite stores it,
+    and C readers of the file stop at it. A lone surrogate (`"\\ud800"` in a JSON body that lands in a free-form
+    field, an archive's row) has no UTF-8 form at all: either driver fails to encode it. One rule at the one place
+    every door's writes and lookups pass: an InvalidInput (422, or an MCP tool error), in the statement's
+    transaction, which then rolls back whole. JSON columns are unaffected by NUL: their text escapes it
+    (`\\u0000`).
     """
 
     @event.listens_for(engine, "before_cursor_execute")
     def _check(_connection: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _many: Any) -> None:
-        if _holds_nul(parameters):
-            from gateway.app.errors import InvalidInput  # errors has no dependencies; imported here to stay so
+        found = _unstorable_text(parameters)
+        if found is None:
+            return
+        from gateway.app.errors import InvalidInput  # errors has no dependencies; imported here to stay so
 
+        if found == "\x00":
             raise InvalidInput(
                 "Text cannot contain the NUL character (\\u0000); remove it and send the request again.",
                 errors=[{"loc": [], "msg": "contains a NUL character (\\u0000)", "type": "nul_character"}],
             )
+        raise InvalidInput(
+            f"Text cannot contain a lone UTF-16 surrogate (\\u{ord(found):04x}): no UTF-8 text holds one; send the"
+            " character as a surrogate pair or as UTF-8.",
+            errors=[{"loc": [], "msg": "contains a lone surrogate", "type": "surrogate_character"}],
+        )
 
 
 def _queue_writers(engine: Engine, wait_s: float) -> None:

@@ -1,5 +1,7 @@
 """Limits at the door: JSON nesting (issue 11). What is stored must always be readable back."""
 
+import json
+
 import pytest
 
 from gateway.app import jsondoc
@@ -224,3 +226,19 @@ def test_the_context_service_refuses_unreadable_values_whatever_the_door():
     for content in ({"notes": {"k": float("nan")}}, {"notes": {"k": "\ud800"}}):
         with pytest.raises(InvalidInput, match="cannot hold"):
             contexts.validate_content("global", content)
+
+
+def test_an_archive_with_a_lone_surrogate_is_a_422_that_imports_nothing(client):
+    """An archive's rows are free-form JSON: a lone surrogate escape reached the driver, which cannot encode it
+    (a 500). The database door refuses it like a NUL character, on every door."""
+    client.post(f"{API}/projects", json={"id": "p", "name": "P"}).raise_for_status()
+    archive = client.get(f"{API}/projects/p/archive").json()
+    archive["project"]["id"] = "copy"
+    body = json.dumps(archive).replace('"name": "P"', '"name": "\\ud800"', 1)
+    assert "\\ud800" in body
+    head = client.get(f"{API}/events").json()["head"]
+    answer = client.post(f"{API}/archives", content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["type"] == "surrogate_character"
+    assert client.get(f"{API}/projects/copy").status_code == 404
+    assert client.get(f"{API}/events").json()["head"] == head
