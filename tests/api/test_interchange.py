@@ -96,3 +96,20 @@ def test_archive_export_and_import(client, project):
     assert client.post("/api/v1/archives", json={**body, "format": "zip"}).status_code == 422
     assert client.get("/api/v1/projects/nobody/archive").status_code == 404
     assert json.loads(json.dumps(body))["plans"][0]["version"] == 1
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["not json", "[1, 2]", 5, None, '{"notes": {"k": Infinity}}', '{"notes": ' + "[" * 200 + "]" * 200 + "}"],
+)
+def test_an_archived_context_that_would_not_read_back_is_refused_whole(client, project, content):
+    """A context version's content was imported as given: garbage made every later read of the context a 500,
+    and Infinity read back as null. The archive is malformed; nothing is imported."""
+    body = client.get(f"/api/v1/projects/{project}/archive").json()
+    for context in body["contexts"]:
+        context["content"] = content
+    refused = client.post("/api/v1/archives", params={"project_id": "copy"}, json=body)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["type"] == "malformed_archive"
+    assert client.get("/api/v1/projects/copy").status_code == 404
+    assert client.get(f"/api/v1/projects/{project}/context").status_code == 200

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 from gateway import __version__
-from gateway.app import outbox
+from gateway.app import jsondoc, outbox
 from gateway.app.db import (
     ArtifactDB,
     ContextDB,
@@ -69,6 +69,30 @@ def _bad(where: str, message: str) -> InvalidInput:
         f"The archive is malformed at {where}: {message}. Nothing was imported.",
         errors=[{"loc": ["body", *where.split(".")], "msg": message, "type": "malformed_archive"}],
     )
+
+
+def _strict_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_context(data: Any, where: str) -> None:
+    """A context version's content must read back: a JSON object (as text or value), nested no deeper than the
+    gateway can serialise, with nothing JSON cannot carry. Anything else would be stored and then fail every read."""
+    if not isinstance(data, dict):
+        raise _bad(where, "expected an object")
+    content = data.get("content")
+    if isinstance(content, str):
+        try:
+            content = json.loads(content, parse_constant=_strict_constant)
+        except (ValueError, RecursionError):
+            raise _bad(f"{where}.content", "not JSON") from None
+    if not isinstance(content, dict):
+        raise _bad(f"{where}.content", "a context is a JSON object")
+    if jsondoc.depth(content) > jsondoc.READABLE_DEPTH:
+        raise _bad(f"{where}.content", f"nested more than {jsondoc.READABLE_DEPTH} levels deep")
+    bad = jsondoc.unreadable(content)
+    if bad is not None:
+        raise _bad(f"{where}.content", f"{bad[1]} at {bad[0] or '/'}")
 
 
 def _build(table: type[Row], data: Any, where: str, drop: tuple[str, ...] = ("id",)) -> Row:
@@ -165,6 +189,8 @@ def import_archive(
         if data.get("based_on_id") is not None:
             session.get_one(TaskPlanDB, plan_ids[data.get("id")]).based_on_id = plan_ids.get(data["based_on_id"])
     task_ids = _copy(session, archive, "tasks", TaskDB, new_id, refers=("plan_id", plan_ids))
+    for n, data in enumerate(archive["contexts"]):
+        _check_context(data, f"contexts.{n}")
     context_ids = _copy(session, archive, "contexts", ContextDB, new_id, refers=("task_id", task_ids))
     # An artifact of a task the archive does not hold stays, unattached (its metadata is all there is of it).
     _copy(session, archive, "artifacts", ArtifactDB, new_id, refers=("task_id", task_ids), strict=False)
