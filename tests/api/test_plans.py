@@ -298,6 +298,32 @@ def test_replanning_carries_artifacts_of_a_task_not_started_yet(client, project)
     assert client.get(f"/api/v1/projects/sc/artifacts/{uploaded['id']}").json()["task_id"] == carried["id"]
 
 
+def test_replanning_moves_a_claim_and_the_task_context_with_the_code_and_leaves_the_rest_as_planned(client, project):
+    plan = propose(client)
+    client.post("/api/v1/projects/sc/plans/1/accept")
+    first, second = plan["tasks"][0], plan["tasks"][1]
+    claimed = client.post(f"/api/v1/projects/sc/tasks/{first['id']}/claim", json={"agent_id": "agent-1"}).json()
+    assert claimed["claimed_by"] == "agent-1"
+    note = {"task": {"code": second["code"]}, "notes": ["keep the jump snappy"]}
+    put = client.put(f"/api/v1/projects/sc/tasks/{second['id']}/context", json=note)
+    assert put.status_code == 200, put.text
+    client.post(
+        "/api/v1/projects/sc/plans/1/revisions",
+        json={"edits": [{"op": "edit", "code": "T-003", "changes": {"priority": 5}}]},
+    )
+    accepted = client.post("/api/v1/projects/sc/plans/2/accept").json()
+    by_code = {t["code"]: t for t in accepted["tasks"]}
+    moved = by_code[first["code"]]
+    assert (moved["status"], moved["claimed_by"]) == (claimed["status"], "agent-1")
+    assert moved["lease_expires_at"] == claimed["lease_expires_at"]
+    old = client.get(f"/api/v1/projects/sc/tasks/{first['id']}").json()
+    assert (old["claimed_by"], old["lease_expires_at"]) == (None, None)
+    assert by_code[second["code"]]["claimed_by"] is None
+    context = client.get(f"/api/v1/projects/sc/tasks/{by_code[second['code']]['id']}/context").json()
+    assert context["content"]["notes"] == note["notes"]
+    assert client.get("/api/v1/projects/sc/plans/2").json() == accepted
+
+
 def test_plans_have_milestones_and_edits_move_tasks_between_them(client, project):
     plan = propose(client)
     keys = [m["key"] for m in plan["milestones"]]

@@ -610,19 +610,29 @@ def edit(
     return plan
 
 
-def _carry_progress(session: Session, old_tasks: list[TaskDB], new_tasks: list[TaskDB], *, project: ProjectDB) -> None:
+def _carry_progress(
+    session: Session, old_tasks: list[TaskDB], new_rows: Sequence[Row[Any]], *, project: ProjectDB
+) -> bool:
     """Give each task of the new version what the same code had in the old one: artifacts, context, progress.
 
     Artifacts and the task's context always follow the code (an agent's uploads are never stranded on a
-    superseded task); status, timestamps, summary and claim follow when the task had moved at all.
+    superseded task); status, timestamps, summary and claim follow when the task had moved at all. Only the new
+    tasks that receive progress are loaded as models. Says whether any new task changed.
     """
     old_by_code = {task.code: task for task in old_tasks}
-    pairs = {old_by_code[task.code].id: task for task in new_tasks if task.code in old_by_code}
+    pairs: dict[int, int] = {old_by_code[row.code].id: row.id for row in new_rows if row.code in old_by_code}  # type: ignore[misc]  # ids of stored rows are set (SQLModel types them Optional)
     if not pairs:
-        return
-    for task_id, task in pairs.items():
-        before = session.get(TaskDB, task_id)
-        if before is not None and (before.status != task_states.PENDING or before.claimed_by is not None):
+        return False
+    progressed = [
+        task
+        for task in old_tasks
+        if task.id in pairs and (task.status != task_states.PENDING or task.claimed_by is not None)
+    ]
+    if progressed:
+        targets = session.exec(select(TaskDB).where(col(TaskDB.id).in_([pairs[t.id] for t in progressed]))).all()  # type: ignore[index]  # ids of stored rows are set (SQLModel types them Optional)
+        by_id = {task.id: task for task in targets}
+        for before in progressed:
+            task = by_id[pairs[before.id]]  # type: ignore[index]  # ids of stored rows are set (SQLModel types them Optional)
             for name in CARRIED:
                 setattr(task, name, getattr(before, name))
             session.add(task)
@@ -631,7 +641,7 @@ def _carry_progress(session: Session, old_tasks: list[TaskDB], new_tasks: list[T
             before.lease_expires_at = None
             session.add(before)
     for artifact in session.exec(select(ArtifactDB).where(col(ArtifactDB.task_id).in_(pairs))).all():
-        artifact.task_id = pairs[artifact.task_id].id
+        artifact.task_id = pairs[artifact.task_id]  # type: ignore[index]  # selected by task_id in pairs: never None
         session.add(artifact)
     old_contexts = session.exec(
         select(ContextDB).where(
@@ -645,7 +655,7 @@ def _carry_progress(session: Session, old_tasks: list[TaskDB], new_tasks: list[T
         contexts.append(
             session,
             project=project,
-            task_id=pairs[old_context.task_id].id,
+            task_id=pairs[old_context.task_id],  # type: ignore[index]  # selected by task_id in pairs: never None
             content=contexts.content_of(old_context),
             source="ai-generate",
             created_by="system",
@@ -653,10 +663,17 @@ def _carry_progress(session: Session, old_tasks: list[TaskDB], new_tasks: list[T
             summary=f"Carried over from task {old_context.task_id} of the previous accepted plan",
             limit_size=False,
         )
+    return bool(progressed)
 
 
 def _withdraw_dropped(
-    session: Session, project: ProjectDB, old_tasks: list[TaskDB], new_tasks: list[TaskDB], *, version: int, actor: str
+    session: Session,
+    project: ProjectDB,
+    old_tasks: list[TaskDB],
+    new_tasks: Sequence[Row[Any]],
+    *,
+    version: int,
+    actor: str,
 ) -> None:
     """Close each open task of the old plan that the new one no longer has: never left claimed and in progress."""
     kept = {task.code for task in new_tasks}
@@ -699,14 +716,15 @@ def accept(*, session: Session, project_id: str, version: int, actor: str = "use
     ).all():
         _supersede(session, project, other, reason=f"Version {version} was accepted instead", actor=actor)
     old_tasks = tasks_of(session=session, plan=previous) if previous is not None else []
-    if old_tasks:
-        # A re-plan changes tasks of both versions: those are models; the rest of acceptance only reads.
-        new_models = tasks_of(session=session, plan=plan)
-        _carry_progress(session, old_tasks, new_models, project=project)
-        _withdraw_dropped(session, project, old_tasks, new_models, version=version, actor=actor)
-        session.flush()
-    # Read as columns after the carried progress is written: 1,000 models cost more than the rest of an accept.
+    # The new tasks as columns: 1,000 models cost more than the rest of an accept. A re-plan changes the old
+    # tasks (models) and only those new ones that receive progress (loaded as models, then read again).
     new_tasks = task_rows(session=session, plan_id=plan.id)
+    if old_tasks:
+        carried = _carry_progress(session, old_tasks, new_tasks, project=project)
+        _withdraw_dropped(session, project, old_tasks, new_tasks, version=version, actor=actor)
+        session.flush()
+        if carried:
+            new_tasks = task_rows(session=session, plan_id=plan.id)
     project.active_plan_id = plan.id
     outbox.record(
         session,
