@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
@@ -29,7 +30,11 @@ from gateway.app.db import (
 )
 from gateway.app.errors import AlreadyExists, InvalidInput
 from gateway.app.logging import get_logger
-from gateway.app.services import lookups
+from gateway.app.schemas.artifacts import ArtifactRead
+from gateway.app.schemas.plans import PlanRead
+from gateway.app.schemas.projects import ProjectRead
+from gateway.app.schemas.tasks import TaskRead
+from gateway.app.services import lookups, plans
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -93,6 +98,27 @@ def _check_context(data: Any, where: str) -> None:
     bad = jsondoc.unreadable(content)
     if bad is not None:
         raise _bad(f"{where}.content", f"{bad[1]} at {bad[0] or '/'}")
+
+
+def _readable(model: Any, value: Any, where: str) -> None:
+    try:
+        model.model_validate(value)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise _bad(f"{where}.{field}" if field else where, f"would not read back: {first['msg']}") from None
+
+
+def _check_reads_back(session: Session, project: ProjectDB, archive: dict[str, Any]) -> None:
+    """Every imported row reads back through the model the API answers with, or the archive is malformed: a row
+    stored as given (a task's deliverables that are not JSON) would otherwise fail every later read of it."""
+    _readable(ProjectRead, project, "project")
+    for plan in session.exec(select(TaskPlanDB).where(TaskPlanDB.project_id == project.id)).all():
+        _readable(PlanRead, plans.full_view(session, plan), f"plans.{plan.version}")
+    for task in session.exec(select(TaskDB).where(TaskDB.project_id == project.id)).all():
+        _readable(TaskRead, task, f"tasks.{task.code or task.id}")
+    for artifact in session.exec(select(ArtifactDB).where(ArtifactDB.project_id == project.id)).all():
+        _readable(ArtifactRead, artifact, f"artifacts.{artifact.name}")
 
 
 def _build(table: type[Row], data: Any, where: str, drop: tuple[str, ...] = ("id",)) -> Row:
@@ -209,6 +235,8 @@ def import_archive(
         pending.append(row)
     project.event_seq = newest
     session.add(project)
+    session.flush()
+    _check_reads_back(session, project, archive)
     try:
         session.commit()
     except IntegrityError:
