@@ -130,3 +130,14 @@ def test_an_archived_row_that_would_not_read_back_is_refused_whole(client, proje
     assert refused.json()["errors"][0]["type"] == "malformed_archive"
     assert "would not" in refused.json()["detail"]
     assert client.get("/api/v1/projects/copy").status_code == 404
+
+
+def test_an_archive_with_two_tasks_of_one_code_in_a_plan_is_a_422(client, project):
+    """The unique (plan, code) index refused the second row mid-import: an IntegrityError answered 500."""
+    client.post(f"/api/v1/projects/{project}/plans")
+    body = client.get(f"/api/v1/projects/{project}/archive").json()
+    body["tasks"][1]["code"] = body["tasks"][0]["code"]
+    refused = client.post("/api/v1/archives", params={"project_id": "copy"}, json=body)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["type"] == "malformed_archive"
+    assert client.get("/api/v1/projects/copy").status_code == 404

@@ -181,7 +181,12 @@ def _copy(
                 raise _bad(f"{section}.{n}.{field}", f"names a {field.removesuffix('_id')} the archive does not hold")
             setattr(row, field, new_ids.get(data[field]))
         session.add(row)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError as exc:  # two rows the database keeps unique (a plan's task codes, plan versions)
+            session.rollback()
+            constraint = str(exc.orig).splitlines()[0]
+            raise _bad(f"{section}.{n}", f"clashes with another row of the archive ({constraint})") from None
         ids[data.get("id")] = row.id  # type: ignore[attr-defined]  # every table in SECTIONS has an id; SQLModel does not say so
     return ids
 
