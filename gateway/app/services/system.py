@@ -5,13 +5,15 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway import migrations
 from gateway.app.db import DatabaseManager
 from gateway.app.errors import ServiceUnavailable
 
 
 def readiness(*, db: DatabaseManager) -> dict[str, Any]:
     """The database answers and its schema is the newest revision; ServiceUnavailable otherwise."""
+    # Alembic is imported by the first readiness check, not by every process start (~55 ms of `gateway serve`).
+    from gateway import migrations
+
     head = migrations.head()
     try:
         with db.read_session() as session:
