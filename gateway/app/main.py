@@ -30,7 +30,12 @@ from gateway.app.api import (
     tasks,
 )
 from gateway.app.api.idempotency import IdempotencyMiddleware
-from gateway.app.api.middleware import AccessLogMiddleware, BodySizeLimitMiddleware, JsonDepthLimitMiddleware
+from gateway.app.api.middleware import (
+    AccessLogMiddleware,
+    BodySizeLimitMiddleware,
+    HeadAsGetMiddleware,
+    JsonDepthLimitMiddleware,
+)
 from gateway.app.api.problems import install_problem_handlers
 from gateway.app.auth.gate import Gate
 from gateway.app.config import Settings, get_settings
@@ -210,6 +215,7 @@ def create_app(settings: Settings | None = None, *, db: DatabaseManager | None =
     # Starlette runs the middleware added last outermost: the request id must exist before anything logs.
     # Uploads stream into the blob store, which enforces the file limit itself; the multipart framing adds a little.
     upload_limit = settings.max_upload_bytes + 1024 * 1024
+    app.add_middleware(HeadAsGetMiddleware)  # innermost: the gate and the log see HEAD, the routes a GET
     app.add_middleware(IdempotencyMiddleware, db=database)  # inside the size limit: it buffers keyed bodies
     app.add_middleware(JsonDepthLimitMiddleware, max_depth=settings.max_json_depth)  # inside it too: buffers JSON
     app.add_middleware(

@@ -116,6 +116,21 @@ def test_allow_names_every_method_of_the_path_and_options_answers_with_it(client
 
 
 @pytest.mark.sqlite_only
+def test_head_answers_what_get_would_without_the_body(client):
+    """Every Allow names HEAD beside GET; HEAD itself was a 405 (RFC 9110: a server MUST support it)."""
+    client.post("/api/v1/projects", json={"id": "p", "name": "P"}).raise_for_status()
+    for path in ("/api/v1/projects", "/api/v1/projects/p", "/health", "/api/v1/projects/p/context"):
+        get, head = client.get(path), client.head(path)
+        assert head.status_code == get.status_code == 200, path
+        assert head.content == b""
+        assert head.headers["content-type"] == get.headers["content-type"]
+        assert head.headers["content-length"] == str(len(get.content))
+    missing = client.head("/api/v1/projects/nobody")
+    assert (missing.status_code, missing.content) == (404, b"")
+    assert client.head("/api/v1/projects/p/tasks/1/claim").status_code == 405
+
+
+@pytest.mark.sqlite_only
 def test_a_word_where_an_id_goes_is_no_resource(client):
     # PATCH …/artifacts/files is not PATCH …/artifacts/{artifact_id} with a bad id (a 422): /files answers POST only.
     files = client.patch("/api/v1/projects/p/artifacts/files", json={})

@@ -167,3 +167,28 @@ class AccessLogMiddleware:
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 client=(scope.get("client") or ("-",))[0],
             )
+
+
+class HeadAsGetMiddleware:
+    """HEAD answers what GET would, without the body (RFC 9110 §9.3.2): every `Allow` names HEAD with GET, and
+    the routes register GET only, so HEAD was a 405 that contradicted its own `Allow`.
+
+    `/mcp` is left alone: its GET opens an event stream, whose headers only a real GET should wait for.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD" or scope["path"].startswith("/mcp"):
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
