@@ -253,6 +253,19 @@ def test_the_accepted_plan_cannot_be_rejected_or_edited_in_place(client, project
     assert client.delete(f"/api/v1/projects/sc/tasks/{task_id}").status_code == 409
 
 
+def test_a_plan_read_shows_each_task_as_the_task_itself_reads(client, project):
+    # The plan reads its tasks as columns, a task read loads the model: the same task, field for field.
+    propose(client)
+    client.post("/api/v1/projects/sc/plans/1/accept")
+    first = client.get("/api/v1/projects/sc/plans/1").json()["tasks"][0]
+    client.post(f"/api/v1/projects/sc/tasks/{first['id']}/start", json={"agent_id": "agent-1"})
+    plan = client.get("/api/v1/projects/sc/plans/1").json()
+    assert plan["tasks"][0]["started_at"] is not None
+    assert plan["tasks"][0]["lease_expires_at"] is not None
+    for task in plan["tasks"]:
+        assert client.get(f"/api/v1/projects/sc/tasks/{task['id']}").json() == task
+
+
 def test_replanning_carries_progress_by_code(client, project, db):
     plan = propose(client)
     client.post("/api/v1/projects/sc/plans/1/accept")
