@@ -25,6 +25,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import AutoString, Field, Session, SQLModel, col, create_engine, select
 
 from gateway.app.config import DEFAULT_DATABASE_URL
+from gateway.app.errors import InvalidInput
 
 
 def utc_now() -> datetime:
@@ -463,7 +464,7 @@ def make_engine(
     pool = {"pool_size": pool_size, "max_overflow": 10}
     if url.get_backend_name() != "sqlite":
         engine = create_engine(url, echo=echo, pool_pre_ping=True, **pool)
-        _refuse_nul_characters(engine)
+        _refuse_unstorable_text(engine)
         return engine
     _ensure_sqlite_directory(url)
     if url.database in (None, "", ":memory:"):
@@ -485,7 +486,7 @@ def make_engine(
         cursor.close()
 
     _queue_writers(engine, busy_timeout_ms / 1000)
-    _refuse_nul_characters(engine)
+    _refuse_unstorable_text(engine)
     return engine
 
 
@@ -508,7 +509,7 @@ def _unstorable_text(parameters: Any) -> str | None:
     return None
 
 
-def _refuse_nul_characters(engine: Engine) -> None:
+def _refuse_unstorable_text(engine: Engine) -> None:
     """Text holding a NUL character (or a lone UTF-16 surrogate) is refused before any statement carries it, on
     both databases.
 
@@ -525,8 +526,6 @@ def _refuse_nul_characters(engine: Engine) -> None:
         found = _unstorable_text(parameters)
         if found is None:
             return
-        from gateway.app.errors import InvalidInput  # errors has no dependencies; imported here to stay so
-
         if found == "\x00":
             raise InvalidInput(
                 "Text cannot contain the NUL character (\\u0000); remove it and send the request again.",

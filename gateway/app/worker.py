@@ -63,15 +63,8 @@ class JobWorker:
         """
         if self._wake is None or self._loop is None:
             return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self._loop:
-            self._wake.set()
-        else:
-            with contextlib.suppress(RuntimeError):  # the worker stopped and its loop closed: nothing to wake
-                self._loop.call_soon_threadsafe(self._wake.set)
+        with contextlib.suppress(RuntimeError):  # the worker stopped and its loop closed: nothing to wake
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator["JobWorker"]:
