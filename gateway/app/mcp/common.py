@@ -24,6 +24,9 @@ from gateway.app.errors import DomainError, NotFound
 from gateway.app.logging import get_logger, valid_request_id
 from gateway.app.storage import BlobStore
 
+# list_projects and resources/list name at most this many projects (newest first).
+LISTED_PROJECTS = 200
+
 log = get_logger("gateway.mcp")
 
 

@@ -8,11 +8,8 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import Resource
 
 from gateway.app.db import ProjectDB
-from gateway.app.mcp.common import Deps, resource_error, tool_call, visibility
+from gateway.app.mcp.common import LISTED_PROJECTS, Deps, resource_error, tool_call, visibility
 from gateway.app.services import briefing, contexts, plans, projects
-
-# resources/list names at most this many projects' resources (newest first), as list_projects does.
-LISTED_PROJECTS = 200
 
 
 def register(server: MCPServer, deps: Deps) -> None:

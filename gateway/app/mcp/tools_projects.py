@@ -6,7 +6,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult
 
 from gateway.app.mcp import answers
-from gateway.app.mcp.common import READ_ONLY, Deps, ProjectId, answer, tool_call, visibility
+from gateway.app.mcp.common import LISTED_PROJECTS, READ_ONLY, Deps, ProjectId, answer, tool_call, visibility
 from gateway.app.services import briefing, projects
 
 
@@ -18,7 +18,7 @@ def register(server: MCPServer, deps: Deps) -> None:
     def list_projects(ctx: Context) -> Annotated[CallToolResult, answers.ProjectList]:
         """List projects: id, name, status."""
         with tool_call(ctx, "list_projects", deps) as call, db.read_session() as session:
-            page = projects.list_(session=session, limit=200, **visibility(call.principal))
+            page = projects.list_(session=session, limit=LISTED_PROJECTS, **visibility(call.principal))
             items = [{"id": p.id, "name": p.name, "status": p.status} for p in page.items]
             return answer(items, structured={"projects": items})
 

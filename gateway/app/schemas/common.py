@@ -9,8 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field, Strict
 from gateway.app.errors import InvalidInput
 from gateway.app.jsondoc import API_INT_MAX, JSON_INTEGER
 
-# The largest integer the databases store (signed 64 bits): ids, versions and counts above it cannot exist.
-DB_INT_MAX = 2**63 - 1
 DbId = Annotated[int, Strict(), Field(ge=1, le=API_INT_MAX), JSON_INTEGER]
 
 
