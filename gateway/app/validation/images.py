@@ -114,23 +114,27 @@ def _png_stream_check(subject: Subject) -> None:
         if colour not in _PNG_CHANNELS:
             raise ValueError(f"colour type {colour} is not a PNG colour type")
         handle.seek(4, 1)  # the IHDR's CRC (checked by verify)
-        rows = [r for r in _png_rows(width, height, _PNG_CHANNELS[colour] * depth, interlace == 1) for _ in range(r[0])]
+        passes = _png_rows(width, height, _PNG_CHANNELS[colour] * depth, interlace == 1)
+        total = sum(count for count, _ in passes)
+        # Each row's bytes, lazily: never a list of rows (a 1 x 67M-pixel image would make one of 67M entries).
+        widths = (row_bytes for count, row_bytes in passes for _ in range(count))
         inflate = zlib.decompressobj()
-        row, at = 0, 0  # the row being read, and how far into it (0: its filter byte comes next)
+        # The row being read, how far into it (0: its filter byte comes next), and its bytes (None: past the last).
+        row, at, width_bytes = 0, 0, next(widths, None)
 
         def consume(data: bytes) -> None:
-            nonlocal row, at
+            nonlocal row, at, width_bytes
             offset = 0
             while offset < len(data):
-                if row >= len(rows):
+                if width_bytes is None:
                     raise ValueError("there is more image data than the header's size implies")
                 if at == 0 and data[offset] > 4:
                     raise ValueError(f"row {row + 1} has an unknown filter type {data[offset]}")
-                step = min(rows[row][1] + 1 - at, len(data) - offset)
+                step = min(width_bytes + 1 - at, len(data) - offset)
                 offset += step
                 at += step
-                if at == rows[row][1] + 1:
-                    row, at = row + 1, 0
+                if at == width_bytes + 1:
+                    row, at, width_bytes = row + 1, 0, next(widths, None)
 
         while not inflate.eof:
             header = handle.read(8)
@@ -152,8 +156,8 @@ def _png_stream_check(subject: Subject) -> None:
                     consume(inflate.decompress(data, _INFLATE_BYTES))
                     data = inflate.unconsumed_tail
             handle.seek(4, 1)  # CRC
-        if row != len(rows):
-            raise ValueError(f"the image data holds {row} of the {len(rows)} rows its header implies")
+        if row != total:
+            raise ValueError(f"the image data holds {row} of the {total} rows its header implies")
 
 
 def _header_size(subject: Subject, pil_format: str) -> tuple[int, int]:
